@@ -1,0 +1,48 @@
+/**
+ * Documents as stored in projections and single views: plain JSON-like objects.
+ * @module
+ */
+
+/** A stored document (projection record, single view, system record). */
+export type Doc = Record<string, unknown>
+
+/** CRUD-Service document states. Projections and views use PUBLIC and DELETED. */
+export const DocState = {
+  PUBLIC: 'PUBLIC',
+  DRAFT: 'DRAFT',
+  TRASH: 'TRASH',
+  DELETED: 'DELETED'
+} as const
+export type DocState = (typeof DocState)[keyof typeof DocState]
+
+/** Field names braid writes on every projection record (never copied from a source message). */
+export const MetaField = {
+  id: '_id',
+  state: '__STATE__',
+  createdAt: 'createdAt',
+  updatedAt: 'updatedAt',
+  timestamp: 'timestamp',
+  counter: '__internal__counter',
+  counterType: '__internal__counterType',
+  kafkaInfo: '__internal__kafkaInfo'
+} as const
+
+/** Metadata fields that a source message may not overwrite. */
+export const reservedFields: ReadonlySet<string> = new Set([
+  '_id',
+  '__STATE__',
+  'createdAt',
+  'updatedAt',
+  'creatorId',
+  'updaterId',
+  'timestamp',
+  '__internal__counter',
+  '__internal__counterType',
+  '__internal__kafkaInfo'
+])
+
+/** A Mongo-style filter (the `_q` language). */
+export type Filter = Record<string, unknown>
+
+/** Sort specification: field → 1 (ascending) or -1 (descending), in priority order. */
+export type Sort = Record<string, 1 | -1>

@@ -1,0 +1,6 @@
+export * from './change-event.ts'
+export * from './document.ts'
+export * from './key.ts'
+export * from './log-record.ts'
+export * from './projection.ts'
+export * from './single-view.ts'

@@ -1,0 +1,92 @@
+/**
+ * The Store interface: projections, single views, the trigger queue and system collections.
+ * Every implementation (embedded SQLite, MongoDB) runs test/contract/store.contract.ts.
+ * @module
+ */
+import type { Doc, Filter, Sort } from '../model/document.ts'
+
+export interface IndexSpec {
+  /** Fields of the index, in order (dotted paths allowed). */
+  fields: string[]
+  unique?: boolean
+}
+
+export interface CollectionSpec {
+  name: string
+  /** Key fields; a record's id is keyId(doc, primaryKey). Unique. */
+  primaryKey: string[]
+  /** Secondary indexes (ER-condition fields, view key, `_id`, …). */
+  indexes: IndexSpec[]
+}
+
+export interface FindOptions {
+  sort?: Sort
+  skip?: number
+  limit?: number
+  /** Inclusion (1) or exclusion (0) projection, Mongo style. */
+  projection?: Record<string, 0 | 1>
+}
+
+/** A pending rebuild of one single view (coalesced: one entry per view and key). */
+export interface QueueEntry {
+  view: string
+  /** keyId of the identifier. */
+  id: string
+  identifier: Doc
+  /** Bumped on every enqueue of the same (view, id): a build completes only the seq it claimed. */
+  seq: number
+  attempts: number
+  /** Epoch ms from which the entry may be claimed. */
+  dueAt: number
+  /** Source time of the oldest change not yet reflected in the view (epoch ms), for freshness. */
+  eventTime: number
+  lastError?: string
+}
+
+export interface EnqueueOp {
+  view: string
+  id: string
+  identifier: Doc
+  eventTime: number
+}
+
+/**
+ * One batch of writes. The embedded store applies a batch in one transaction (all or nothing);
+ * MongoDB applies it in order with idempotent operations (see docs/architecture.md).
+ */
+export interface WriteBatch {
+  /** Insert or replace the document stored under (collection, id). */
+  put?: Array<{ collection: string, id: string, doc: Doc }>
+  /** Remove the document stored under (collection, id); absent ids are ignored. */
+  delete?: Array<{ collection: string, id: string }>
+  /** Remove every document of these collections. */
+  clear?: string[]
+  /** Coalescing enqueue: creates the entry or bumps its seq, keeps the oldest eventTime, makes it due now. */
+  enqueue?: EnqueueOp[]
+  /** Removes the entry if its seq is still the claimed one; otherwise releases the claim (newer changes arrived). */
+  complete?: Array<{ view: string, id: string, seq: number }>
+  /** Releases the claim, counts an attempt, records the error and sets the next due time. */
+  retry?: Array<{ view: string, id: string, dueAt: number, error: string }>
+  /** Small key/value settings (pause state, connector positions). */
+  meta?: Array<{ key: string, value: unknown }>
+}
+
+export interface Store {
+  readonly kind: 'embedded' | 'mongodb'
+  /** Creates collections and indexes that do not exist yet (idempotent). */
+  ensureCollections (specs: CollectionSpec[]): Promise<void>
+  /** Documents by id; missing ids are absent from the map. */
+  getMany (collection: string, ids: readonly string[]): Promise<Map<string, Doc>>
+  /** Documents matching a Mongo-style filter. Without sort, ordered by id. */
+  find (collection: string, filter: Filter, options?: FindOptions): Promise<Doc[]>
+  count (collection: string, filter: Filter): Promise<number>
+  /** Every matching document in id order, in pages of `batchSize`, with constant memory. */
+  scan (collection: string, filter: Filter, batchSize?: number): AsyncIterable<Doc[]>
+  write (batch: WriteBatch): Promise<void>
+  /** Claims up to `limit` due queue entries (oldest due first) for `leaseMs`; claimed entries are invisible to other claimers until the lease expires. */
+  claimDue (limit: number, now: number, leaseMs: number, views?: readonly string[]): Promise<QueueEntry[]>
+  /** Entries waiting (claimed or not), optionally for one view. */
+  queueDepth (view?: string): Promise<number>
+  getMeta (key: string): Promise<unknown>
+  close (): Promise<void>
+}
