@@ -34,7 +34,10 @@ export interface ConsumedBatch {
 export type BatchHandler = (batch: ConsumedBatch) => Promise<void>
 
 export interface Subscription {
-  /** Stops fetching; resolves once the batch in flight (if any) has been handled and committed. */
+  /**
+   * Stops fetching; resolves once the batch in flight (if any) has been handled and committed.
+   * Called from inside the handler, it resolves at once (that batch still commits when the handler resolves).
+   */
   stop (): Promise<void>
   pause (topics: readonly string[]): void
   resume (topics: readonly string[]): void

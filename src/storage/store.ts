@@ -22,6 +22,7 @@ export interface CollectionSpec {
 export interface FindOptions {
   sort?: Sort
   skip?: number
+  /** Maximum documents returned; absent or 0 means no limit (as in MongoDB). */
   limit?: number
   /** Inclusion (1) or exclusion (0) projection, Mongo style. */
   projection?: Record<string, 0 | 1>
@@ -53,6 +54,9 @@ export interface EnqueueOp {
 /**
  * One batch of writes. The embedded store applies a batch in one transaction (all or nothing);
  * MongoDB applies it in order with idempotent operations (see docs/architecture.md).
+ * Parts apply in this order: clear, delete, put, complete, retry, enqueue, meta (so a batch can
+ * truncate a collection and refill it). Putting into a collection ensureCollections did not create
+ * fails (the embedded store then applies nothing of the batch); deleting from or clearing one does nothing.
  */
 export interface WriteBatch {
   /** Insert or replace the document stored under (collection, id). */
@@ -67,7 +71,7 @@ export interface WriteBatch {
   complete?: Array<{ view: string, id: string, seq: number }>
   /** Releases the claim, counts an attempt, records the error and sets the next due time. */
   retry?: Array<{ view: string, id: string, dueAt: number, error: string }>
-  /** Small key/value settings (pause state, connector positions). */
+  /** Small key/value settings (pause state, connector positions), JSON values; `undefined` removes the key. */
   meta?: Array<{ key: string, value: unknown }>
 }
 

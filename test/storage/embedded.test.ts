@@ -1,0 +1,155 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { BraidError } from '../../src/errors.ts'
+import { createEmbeddedStore, type EmbeddedStore } from '../../src/storage/embedded/index.ts'
+import type { CollectionSpec } from '../../src/storage/store.ts'
+import { runStoreContract } from '../contract/store.contract.ts'
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'braid-store-'))
+let n = 0
+const freshPath = (): string => path.join(dir, `store-${++n}.db`)
+
+afterAll(() => {
+  fs.rmSync(dir, { recursive: true, force: true })
+})
+
+runStoreContract({ name: 'embedded (file)', create: async () => createEmbeddedStore({ path: freshPath() }) })
+runStoreContract({ name: 'embedded (:memory:)', create: async () => createEmbeddedStore({ path: ':memory:' }) })
+
+describe('embedded store', () => {
+  const open: EmbeddedStore[] = []
+  const openStore = (file = freshPath()): EmbeddedStore => {
+    const store = createEmbeddedStore({ path: file })
+    open.push(store)
+    return store
+  }
+
+  afterEach(async () => {
+    for (const s of open.splice(0)) await s.close()
+  })
+
+  const orders: CollectionSpec = {
+    name: 'orders',
+    primaryKey: ['orderId'],
+    indexes: [{ fields: ['customerId'] }, { fields: ['status', 'amount'] }]
+  }
+
+  async function fill (store: EmbeddedStore, count = 200): Promise<void> {
+    await store.ensureCollections([orders])
+    await store.write({
+      put: Array.from({ length: count }, (_, i) => ({
+        collection: 'orders',
+        id: JSON.stringify([i]),
+        doc: { _id: `o${i}`, orderId: i, customerId: `c${i % 20}`, status: i % 2 === 0 ? 'NEW' : 'PAID', amount: i }
+      }))
+    })
+  }
+
+  it('find should use the expression index for an indexed equality', async () => {
+    const store = openStore()
+    await fill(store)
+    expect(store.explain('orders', { customerId: 'c1' }).join('\n')).toMatch(/USING INDEX ix_orders__customerId \(<expr>=\?\)/)
+    expect(store.explain('orders', { _id: 'o3' }).join('\n')).toMatch(/USING INDEX ix_orders___id/)
+    expect(store.explain('orders', { status: 'NEW', amount: { $gte: 10 } }).join('\n')).toMatch(/USING INDEX ix_orders__status__amount \(<expr>=\? AND <expr>>\?\)/)
+    expect(store.explain('orders', { customerId: { $in: ['c1', 'c2'] } }).join('\n')).toMatch(/USING INDEX ix_orders__customerId/)
+    expect(store.explain('orders', {}, { sort: { customerId: -1 }, limit: 5 }).join('\n')).toMatch(/SCAN col_orders USING INDEX ix_orders__customerId/)
+    expect(await store.find('orders', { status: 'NEW', amount: { $gte: 190 } })).toHaveLength(5)
+  })
+
+  it('find should stop pushing a field down once it has held an array, and stay correct', async () => {
+    const store = openStore()
+    await fill(store)
+    await store.write({ put: [{ collection: 'orders', id: '[999]', doc: { orderId: 999, customerId: ['c1', 'c2'] } }] })
+    expect(store.explain('orders', { customerId: 'c1' }).join('\n')).not.toMatch(/ix_orders__customerId/)
+    expect((await store.find('orders', { customerId: 'c2' }, { sort: { orderId: 1 } })).map(d => d['orderId'])).toEqual([2, 22, 42, 62, 82, 102, 122, 142, 162, 182, 999])
+  })
+
+  it('an index added to a filled collection should learn the types already stored', async () => {
+    const store = openStore()
+    await fill(store)
+    await store.write({ put: [{ collection: 'orders', id: '[999]', doc: { orderId: 999, tags: ['x', 'y'], region: 'eu' } }] })
+    await store.ensureCollections([{ ...orders, indexes: [...orders.indexes, { fields: ['tags'] }, { fields: ['region'] }] }])
+    expect(store.explain('orders', { tags: 'x' }).join('\n')).not.toMatch(/ix_orders__tags/)
+    expect(store.explain('orders', { region: 'eu' }).join('\n')).toMatch(/ix_orders__region/)
+    expect((await store.find('orders', { tags: 'y' })).map(d => d['orderId'])).toEqual([999])
+    expect(await store.count('orders', { region: 'eu' })).toBe(1)
+  })
+
+  it('data, queue entries, meta and learned types should survive a reopen', async () => {
+    const file = freshPath()
+    const first = createEmbeddedStore({ path: file })
+    await fill(first)
+    await first.write({
+      put: [{ collection: 'orders', id: '[999]', doc: { orderId: 999, customerId: ['c1'] } }],
+      enqueue: [{ view: 'v', id: 'k', identifier: { k: 1 }, eventTime: 5 }],
+      meta: [{ key: 'm', value: { a: [1] } }]
+    })
+    await first.close()
+    const second = openStore(file)
+    expect(await second.count('orders', {})).toBe(201)
+    expect(await second.count('orders', { customerId: 'c1' })).toBe(11)
+    expect(second.explain('orders', { customerId: 'c1' }).join('\n')).not.toMatch(/ix_orders__customerId/)
+    expect(await second.getMeta('m')).toEqual({ a: [1] })
+    expect(await second.claimDue(10, Date.now() + 1_000, 1_000)).toMatchObject([{ view: 'v', id: 'k', identifier: { k: 1 }, eventTime: 5 }])
+  })
+
+  it('should see collections and documents written by another connection to the same file', async () => {
+    const file = freshPath()
+    const a = openStore(file)
+    const b = openStore(file)
+    expect(await a.find('orders', {})).toEqual([])
+    await fill(b, 10)
+    expect(await a.count('orders', { customerId: 'c3' })).toBe(1)
+    await a.write({ put: [{ collection: 'orders', id: '[100]', doc: { orderId: 100, customerId: 'c3' } }] })
+    expect(await b.count('orders', { customerId: 'c3' })).toBe(2)
+  })
+
+  it('should store Dates as ISO strings and compare Date filters against them', async () => {
+    const store = openStore()
+    await store.ensureCollections([{ name: 'events', primaryKey: ['k'], indexes: [{ fields: ['at'] }] }])
+    const at = (day: number): Date => new Date(Date.UTC(2026, 0, day))
+    await store.write({ put: [1, 2, 3].map(day => ({ collection: 'events', id: String(day), doc: { k: day, at: at(day) } })) })
+    expect((await store.getMany('events', ['1'])).get('1')).toEqual({ k: 1, at: '2026-01-01T00:00:00.000Z' })
+    expect((await store.find('events', { at: at(2) })).map(d => d['k'])).toEqual([2])
+    expect((await store.find('events', { at: { $gte: at(2) } }, { sort: { at: -1 } })).map(d => d['k'])).toEqual([3, 2])
+  })
+
+  it('should quote collection names safely', async () => {
+    const store = openStore()
+    const name = 'we"ird \'name\'; DROP TABLE sys_meta; --'
+    await store.ensureCollections([{ name, primaryKey: ['k'], indexes: [{ fields: ['a b'] }, { fields: ["it's"] }] }])
+    await store.write({ put: [{ collection: name, id: '1', doc: { k: 1, 'a b': 'x', "it's": 2 } }], meta: [{ key: 'still', value: 'here' }] })
+    expect(await store.find(name, { 'a b': 'x', "it's": 2 })).toEqual([{ k: 1, 'a b': 'x', "it's": 2 }])
+    expect(store.explain(name, { "it's": 2 }).join('\n')).toMatch(/USING INDEX/)
+    expect(await store.getMeta('still')).toBe('here')
+  })
+
+  it('should reject invalid options, index fields, filters and projections with BraidErrors', async () => {
+    expect(() => createEmbeddedStore({ path: '' })).toThrow(expect.objectContaining({ code: 'BRAID_CONFIG_INVALID' }))
+    expect(() => createEmbeddedStore({ path: ':memory:', busyTimeoutMs: -1 })).toThrow(expect.objectContaining({ code: 'BRAID_CONFIG_INVALID' }))
+    const store = openStore()
+    await expect(store.ensureCollections([{ name: 'x', primaryKey: ['k'], indexes: [{ fields: ['a"b'] }] }])).rejects.toMatchObject({ code: 'BRAID_CONFIG_INVALID' })
+    await fill(store, 3)
+    await expect(store.find('orders', { $bogus: 1 })).rejects.toMatchObject({ code: 'BRAID_QUERY_INVALID' })
+    await expect(store.find('orders', {}, { projection: { a: 1, b: 0 } })).rejects.toMatchObject({ code: 'BRAID_QUERY_INVALID' })
+    await expect(store.find('orders', {}, { limit: -1 })).rejects.toMatchObject({ code: 'BRAID_QUERY_INVALID' })
+    await expect(store.write({ put: [{ collection: 'nope', id: '1', doc: {} }] })).rejects.toMatchObject({ code: 'BRAID_INTERNAL' })
+  })
+
+  it('should fail with BRAID_STORE_UNAVAILABLE once closed', async () => {
+    const store = createEmbeddedStore({ path: freshPath() })
+    await store.close()
+    await store.close()
+    const err: unknown = await store.find('orders', {}).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(BraidError)
+    expect(err).toMatchObject({ code: 'BRAID_STORE_UNAVAILABLE' })
+  })
+
+  it('should report an unreadable database file as BRAID_STORE_UNAVAILABLE', () => {
+    const file = path.join(dir, 'not-a-db.db')
+    fs.writeFileSync(file, 'this is not a SQLite database, just text '.repeat(200))
+    expect(() => createEmbeddedStore({ path: file })).toThrow(expect.objectContaining({ code: 'BRAID_STORE_UNAVAILABLE' }))
+  })
+})
