@@ -3,6 +3,7 @@
  * @module
  */
 import type { Doc } from './document.ts'
+import type { ProjectionDefinition } from './projection.ts'
 
 /**
  * An ER condition in Mia form: `{ <targetField>: <sourceField | constant> }`, or a Mongo-style
@@ -106,6 +107,16 @@ export type StrategyFunction = (
   change: { before: Doc | null, after: Doc | null, projection: string }
 ) => AsyncIterable<Doc> | Iterable<Doc> | Promise<Doc[]> | Doc[]
 
+/**
+ * Custom identifier function at the end of a strategy path (projectionChangesSchema.json
+ * `"identifier": "__fromFile__[fn.js]"`): given a base-projection document reached by the path, yields the
+ * identifiers of the views to rebuild. Mia's signature is `async function* ({ logger, dbMongo }, document)`.
+ */
+export type IdentifierFunction = (
+  context: { logger: unknown, db: unknown },
+  document: Doc
+) => AsyncIterable<Doc> | Iterable<Doc> | Promise<Doc[]> | Doc[]
+
 /** Single View Patch rule: on a change of `projection`, patch matching views instead of rebuilding. */
 export interface PatchRule {
   projection: string
@@ -144,6 +155,8 @@ export interface SingleViewDefinition {
   delete: DeleteStrategy
   /** Explicit strategy paths (projectionChangesSchema.json); derived from the aggregation when absent. */
   strategyPaths?: StrategyPath[]
+  /** Custom identifier functions of `strategyPaths` (`identifier: { function: name }`), by name. */
+  identifierFunctions?: Map<string, IdentifierFunction>
   /** Manual strategies by projection name. */
   manualStrategies: Map<string, StrategyFunction>
   patchRules: PatchRule[]

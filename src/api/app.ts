@@ -1,0 +1,53 @@
+/**
+ * The HTTP API factory. `buildApp` returns the Fastify instance without listening, so tests use
+ * `app.inject()` and `braid start` calls `listen`.
+ * @module
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify'
+import { BraidError, isBraidError } from '../errors.ts'
+import type { Logger } from '../logger.ts'
+import type { BraidService } from '../runtime/types.ts'
+import { registerCollectionRoutes } from './routes/collections.ts'
+import { registerHealthRoutes } from './routes/health.ts'
+import { registerIngestRoutes } from './routes/ingest.ts'
+import { registerOperationsRoutes } from './routes/operations.ts'
+
+export interface AppOptions {
+  logger: Logger
+  /** Largest accepted request body, bytes. */
+  bodyLimit?: number
+}
+
+export async function buildApp (service: BraidService, options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    bodyLimit: options.bodyLimit ?? 16 * 1024 * 1024, // 16 MiB
+    disableRequestLogging: false,
+    genReqId: () => Math.random().toString(36).slice(2, 12)
+  })
+
+  app.setErrorHandler((err: FastifyError | BraidError, request, reply) => {
+    if (isBraidError(err)) {
+      if (err.statusCode >= 500) request.log.error({ err }, err.message)
+      else request.log.info({ code: err.code }, err.message)
+      if (err.code === 'BRAID_NOT_FOUND') return reply.code(404).send({ error: 'not found' })
+      return reply.code(err.statusCode).send(err.toJSON())
+    }
+    const status = err.statusCode ?? 500
+    if (status >= 500) request.log.error({ err }, 'request failed')
+    return reply.code(status).send({
+      statusCode: status,
+      ...(err.code === undefined ? {} : { code: err.code }),
+      error: status >= 500 ? 'Internal Server Error' : 'Bad Request',
+      message: err.message
+    })
+  })
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'not found' }))
+
+  registerHealthRoutes(app, service)
+  registerIngestRoutes(app, service)
+  registerCollectionRoutes(app, service)
+  registerOperationsRoutes(app, service)
+  await app.ready()
+  return app
+}

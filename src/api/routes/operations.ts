@@ -1,0 +1,35 @@
+import type { FastifyInstance } from 'fastify'
+import { BraidError } from '../../errors.ts'
+import type { Doc } from '../../model/document.ts'
+import type { BraidService } from '../../runtime/types.ts'
+import { parseFilter } from '../query.ts'
+
+/** Lineage, dead letters and sv-errors. */
+export function registerOperationsRoutes (app: FastifyInstance, service: BraidService): void {
+  app.get<{ Params: { name: string }, Querystring: Record<string, string> }>('/single-views/:name/lineage', async (request) => {
+    const name = request.params.name
+    if (!service.pipeline.singleViews.has(name)) throw new BraidError('BRAID_NOT_FOUND', `no single view "${name}"`)
+    const identifier = identifierFrom(request.query)
+    return service.explain(name, identifier)
+  })
+
+  app.get<{ Querystring: { _l?: string, _sk?: string } }>('/-/dead-letters', async (request) => {
+    return service.store.find('__braid_dead_letters', {}, { sort: { at: -1 }, limit: Number(request.query._l ?? 50), skip: Number(request.query._sk ?? 0) })
+  })
+  app.post<{ Params: { id: string } }>('/-/dead-letters/:id/replay', async (request, reply) => {
+    await service.replayDeadLetter(request.params.id)
+    return reply.code(202).send({ replayed: request.params.id })
+  })
+  app.get<{ Querystring: { _l?: string, _sk?: string } }>('/-/sv-errors', async (request) => {
+    return service.store.find('__braid_sv_errors', {}, { sort: { updatedAt: -1 }, limit: Number(request.query._l ?? 50), skip: Number(request.query._sk ?? 0) })
+  })
+}
+
+/** `?identifier={"email":"…"}` or one query parameter per identifier field. */
+function identifierFrom (query: Record<string, string>): Doc {
+  if (query['identifier'] !== undefined) return parseFilter(query['identifier'])
+  const identifier: Doc = {}
+  for (const [k, v] of Object.entries(query)) if (!k.startsWith('_')) identifier[k] = v
+  if (Object.keys(identifier).length === 0) throw new BraidError('BRAID_QUERY_INVALID', 'give the identifier as ?identifier={"field":"value"} or one query parameter per identifier field')
+  return identifier
+}

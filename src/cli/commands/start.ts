@@ -1,0 +1,59 @@
+import { loadPipeline } from '../../config/index.ts'
+import { buildApp } from '../../api/app.ts'
+import { startRetailDemo, type DemoHandle } from '../../demo/driver.ts'
+import { createLogger } from '../../logger.ts'
+import { openEngines } from '../../runtime/engines.ts'
+import { createService } from '../../runtime/service.ts'
+import { dataDir, integerOption, optionalString, requiredPositional, type CommandArgs } from '../args.ts'
+
+/**
+ * `braid start <config>`: runs the pipeline and the HTTP API until SIGINT/SIGTERM.
+ * Without authentication (a later feature) braid binds to 127.0.0.1 only.
+ */
+export async function startCommand (args: CommandArgs): Promise<number> {
+  const configPath = requiredPositional(args, 0, '<config>')
+  const logger = createLogger({ level: optionalString(args, 'log-level'), logKeys: args.values['log-keys'] === true })
+  const pipeline = await loadPipeline(configPath)
+  const port = integerOption(args, 'port', Number(process.env['BRAID_PORT'] ?? 3000))
+  const host = optionalString(args, 'host') ?? process.env['BRAID_HOST'] ?? '127.0.0.1'
+  const engines = await openEngines({ dataDir: dataDir(args), exclusive: true })
+  const service = createService({ pipeline, engines, logger })
+  const app = await buildApp(service, { logger })
+  let demo: DemoHandle | undefined
+
+  let stopping = false
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return
+    stopping = true
+    logger.info({ signal }, 'stopping')
+    await demo?.stop()
+    await app.close()
+    await service.stop()
+    await engines.close()
+    logger.info('stopped')
+  }
+  const done = new Promise<void>(resolve => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { stop(signal).then(resolve, (err: unknown) => { logger.error({ err }, 'stop failed'); resolve() }) })
+  })
+
+  await service.start()
+  const address = await app.listen({ port, host })
+  if (args.values['demo'] === true) demo = await startRetailDemo(service, logger, { rate: integerOption(args, 'demo-rate', 5) })
+
+  const base = address.replace('[::1]', 'localhost')
+  const lines = [
+    '',
+    `braid is running (${pipeline.origin}; data in ${engines.dataDir})`,
+    `  API          ${base}/`,
+    ...[...pipeline.singleViews.keys()].map(v => `  single view  ${base}/single-views/${v}/`),
+    ...[...pipeline.projections.keys()].map(p => `  projection   ${base}/projections/${p}/`),
+    `  ingest       POST ${base}/ingest/{topic}`,
+    `  status       ${base}/-/status`,
+    ...(demo === undefined ? [] : ['  demo         generating retail CDC traffic (Debezium format)']),
+    'Press Ctrl+C to stop.',
+    ''
+  ]
+  process.stdout.write(`${lines.join('\n')}\n`)
+  await done
+  return 0
+}

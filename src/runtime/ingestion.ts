@@ -1,0 +1,260 @@
+/**
+ * The projection stage: one consumed batch of an ingestion topic → decoded, mapped, ordered
+ * projection writes → the views they affect (enqueued, coalesced) → one atomic store write.
+ * Messages that cannot be decoded or cast go to the dead-letter collection; the batch goes on.
+ * @module
+ */
+import { createFormat, type Format } from '../connectors/formats/index.ts'
+import { BraidError, isBraidError } from '../errors.ts'
+import type { ConsumedBatch } from '../event-log/event-log.ts'
+import type { Logger } from '../logger.ts'
+import type { Doc } from '../model/document.ts'
+import { keyId, newObjectId } from '../model/key.ts'
+import type { AppendRecord, LogRecord } from '../model/log-record.ts'
+import type { ProjectionChange, ProjectionDefinition, RawMessage } from '../model/projection.ts'
+import type { PipelineDefinition } from '../model/single-view.ts'
+import { mapChange } from '../projections/mapper.ts'
+import { logMetaOf, ProjectionUpdater, tombstoneCollectionSpec, type UpdaterInput } from '../projections/updater.ts'
+import { affectedIdentifiers, applyPatches } from '../single-view/index.ts'
+import type { CollectionSpec, EnqueueOp, Store, WriteBatch } from '../storage/store.ts'
+import { collectionOf, keyFieldsOf, SystemCollection } from './collections.ts'
+import type { Metrics } from './metrics.ts'
+import type { IngestMessage } from './types.ts'
+import type { SvUpdateEvent } from './sv-update.ts'
+import { toSvUpdateRecords } from './sv-update.ts'
+
+export interface IngestorOptions {
+  pipeline: PipelineDefinition
+  store: Store
+  logger: Logger
+  metrics: Metrics
+}
+
+
+export class Ingestor {
+  /** Called after a batch enqueued rebuilds (wakes the view builder). */
+  onTriggers: () => void = () => {}
+  /** Called with the sv-update events of patched views, after they are durable. */
+  onPatchEvents: (records: Map<string, AppendRecord[]>) => Promise<void> = async () => {}
+
+  readonly #pipeline: PipelineDefinition
+  readonly #collections: (name: string) => string
+  readonly #keys: (name: string) => readonly string[] | undefined
+  readonly #store: Store
+  readonly #logger: Logger
+  readonly #metrics: Metrics
+  readonly #formats = new Map<string, Format>()
+  readonly #updaters = new Map<string, ProjectionUpdater>()
+  readonly #byTopic = new Map<string, ProjectionDefinition[]>()
+
+  constructor (options: IngestorOptions) {
+    this.#pipeline = options.pipeline
+    this.#collections = collectionOf(options.pipeline)
+    this.#keys = keyFieldsOf(options.pipeline)
+    this.#store = options.store
+    this.#logger = options.logger
+    this.#metrics = options.metrics
+    for (const p of this.#pipeline.projections.values()) {
+      const adapterLogger = this.#logger.child({ projection: p.name, component: 'adapter' })
+      this.#formats.set(p.name, createFormat(p.format, { logger: adapterLogger }))
+      this.#updaters.set(p.name, new ProjectionUpdater(this.#store, p))
+      const list = this.#byTopic.get(p.topic) ?? []
+      list.push(p)
+      this.#byTopic.set(p.topic, list)
+    }
+  }
+
+  /** System collections the stage writes besides projections. */
+  collections (): CollectionSpec[] {
+    return [tombstoneCollectionSpec]
+  }
+
+  /** Decodes and maps every message (as the consumer will); all valid ⇒ the records to append, else BRAID_INGEST_INVALID. */
+  async validate (topic: string, messages: readonly IngestMessage[]): Promise<AppendRecord[]> {
+    const projections = this.#projectionsOf(topic)
+    const problems: Array<{ index: number, code: string, reason: string }> = []
+    const records: AppendRecord[] = []
+    const now = Date.now()
+    for (const [index, m] of messages.entries()) {
+      const timestamp = parseTimestamp(m.timestamp)
+      if (timestamp === null) {
+        problems.push({ index, code: 'BRAID_INGEST_INVALID', reason: 'timestamp must be epoch milliseconds or an ISO-8601 date' })
+        continue
+      }
+      const record: AppendRecord = { key: toText(m.key), value: toText(m.value), timestamp: timestamp ?? now, headers: m.headers ?? {} }
+      const raw: RawMessage = { key: record.key, value: record.value, timestamp: record.timestamp ?? now, offset: -1, partition: -1, topic, headers: record.headers ?? {} }
+      try {
+        for (const p of projections) {
+          for (const event of await this.#format(p).decode(raw, p.sourceKey)) mapChange(p, event)
+        }
+        records.push(record)
+      } catch (err) {
+        if (!isBraidError(err)) throw err
+        problems.push({ index, code: err.code, reason: err.message })
+      }
+    }
+    if (problems.length > 0) {
+      throw new BraidError('BRAID_INGEST_INVALID', `${problems.length} of ${messages.length} messages cannot be ingested into ${topic}; nothing was appended`, { details: { messages: problems } })
+    }
+    return records
+  }
+
+  /** Handles one consumed batch; resolves once its effects are durable (then the log commits the offset). */
+  async handle (batch: ConsumedBatch): Promise<void> {
+    const write: Required<Pick<WriteBatch, 'put' | 'delete' | 'enqueue'>> = { put: [], delete: [], enqueue: [] }
+    const patchEvents: SvUpdateEvent[] = []
+    for (const def of this.#projectionsOf(batch.topic)) {
+      const counters = this.#metrics.projection(def.name)
+      counters.consumed += batch.records.length
+      const inputs: UpdaterInput[] = []
+      const unmapped = new Map<string, { field: string, type: 'UNKNOWN_FIELD' | 'UNCASTABLE_FIELD', count: number }>()
+      for (const record of batch.records) {
+        try {
+          const raw: RawMessage = { ...record }
+          for (const event of await this.#format(def).decode(raw, def.sourceKey)) {
+            const mapped = mapChange(def, event)
+            inputs.push({ change: mapped, meta: logMetaOf(raw, event) })
+            for (const field of mapped.unmapped) countField(unmapped, field, 'UNKNOWN_FIELD')
+            for (const u of mapped.uncastable) countField(unmapped, u.field, 'UNCASTABLE_FIELD')
+          }
+        } catch (err) {
+          if (!isBraidError(err) || err.retryable) throw err
+          counters.deadLettered++
+          write.put.push(deadLetter(def, record, err))
+          this.#logger.warn({ projection: def.name, topic: record.topic, partition: record.partition, offset: record.offset, code: err.code, reason: err.message }, 'message dead-lettered')
+        }
+      }
+      const result = await this.#updater(def).apply(inputs)
+      write.put.push(...result.put)
+      write.delete.push(...result.delete)
+      counters.applied += result.changes.length
+      counters.stale += result.stale
+      counters.duplicates += result.duplicates
+      if (unmapped.size > 0) write.put.push(...await this.#unmappedRecords(def, unmapped))
+      if (result.changes.length > 0) {
+        write.enqueue.push(...await this.#triggers(result.changes))
+        patchEvents.push(...await this.#patches(def, result.changes, write))
+      }
+    }
+    if (write.put.length + write.delete.length + write.enqueue.length === 0) return
+    await this.#store.write(write)
+    if (patchEvents.length > 0) await this.onPatchEvents(toSvUpdateRecords(this.#pipeline, patchEvents))
+    if (write.enqueue.length > 0) this.onTriggers()
+  }
+
+  /** Views to rebuild for these projection changes, for every view that reads the projection. */
+  async #triggers (changes: ProjectionChange[]): Promise<EnqueueOp[]> {
+    const ops: EnqueueOp[] = []
+    for (const view of this.#pipeline.singleViews.values()) {
+      const affected = await affectedIdentifiers(view, this.#pipeline.er, changes, { store: this.#store, logger: this.#logger, collections: this.#collections, projectionKey: this.#keys })
+      for (const [id, a] of affected) ops.push({ view: view.name, id, identifier: a.identifier, eventTime: a.eventTime })
+    }
+    return ops
+  }
+
+  /** Single View Patch: views patched in place for projections with patch rules. */
+  async #patches (def: ProjectionDefinition, changes: ProjectionChange[], write: Required<Pick<WriteBatch, 'put' | 'delete' | 'enqueue'>>): Promise<SvUpdateEvent[]> {
+    const events: SvUpdateEvent[] = []
+    for (const view of this.#pipeline.singleViews.values()) {
+      if (!view.patchRules.some(r => r.projection === def.name)) continue
+      const result = await applyPatches(view, def.name, changes, { store: this.#store, logger: this.#logger })
+      write.put.push(...result.put)
+      events.push(...result.events)
+      this.#metrics.view(view.name).patched += result.events.length
+      for (const failure of result.failures) write.put.push(svErrorRecord(view.name, failure.identifier ?? {}, failure.error, 'PATCH'))
+    }
+    return events
+  }
+
+  async #unmappedRecords (def: ProjectionDefinition, counts: Map<string, { field: string, type: string, count: number }>): Promise<WriteBatch['put'] & object> {
+    const ids = [...counts.keys()].map(k => keyId({ _id: `${def.name}|${k}` }, ['_id']))
+    const stored = await this.#store.getMany(SystemCollection.unmappedFields, ids)
+    const now = new Date().toISOString()
+    return [...counts.entries()].map(([k, c]) => {
+      const _id = `${def.name}|${k}`
+      const id = keyId({ _id }, ['_id'])
+      const previous = stored.get(id)
+      const doc: Doc = { _id, projection: def.name, field: c.field, type: c.type, count: Number(previous?.['count'] ?? 0) + c.count, firstSeenAt: previous?.['firstSeenAt'] ?? now, lastSeenAt: now }
+      return { collection: SystemCollection.unmappedFields, id, doc }
+    })
+  }
+
+
+  #projectionsOf (topic: string): ProjectionDefinition[] {
+    const list = this.#byTopic.get(topic)
+    if (list === undefined) {
+      throw new BraidError('BRAID_UNKNOWN_TOPIC', `no projection consumes topic "${topic}"; configured topics: ${[...this.#byTopic.keys()].join(', ')}`, { details: { topic } })
+    }
+    return list
+  }
+
+  #updater (def: ProjectionDefinition): ProjectionUpdater {
+    const u = this.#updaters.get(def.name)
+    if (u === undefined) throw new BraidError('BRAID_INTERNAL', `no updater for projection ${def.name}`)
+    return u
+  }
+
+  #format (def: ProjectionDefinition): Format {
+    const f = this.#formats.get(def.name)
+    if (f === undefined) throw new BraidError('BRAID_INTERNAL', `no format for projection ${def.name}`)
+    return f
+  }
+}
+
+function countField (map: Map<string, { field: string, type: 'UNKNOWN_FIELD' | 'UNCASTABLE_FIELD', count: number }>, field: string, type: 'UNKNOWN_FIELD' | 'UNCASTABLE_FIELD'): void {
+  const k = `${type}|${field}`
+  const entry = map.get(k)
+  if (entry === undefined) map.set(k, { field, type, count: 1 })
+  else entry.count++
+}
+
+function deadLetter (def: ProjectionDefinition, record: LogRecord, err: BraidError): { collection: string, id: string, doc: Doc } {
+  const _id = newObjectId()
+  return {
+    collection: SystemCollection.deadLetters,
+    id: keyId({ _id }, ['_id']),
+    doc: {
+      _id,
+      projection: def.name,
+      topic: record.topic,
+      partition: record.partition,
+      offset: record.offset,
+      key: record.key,
+      value: record.value,
+      headers: record.headers,
+      timestamp: new Date(record.timestamp).toISOString(),
+      code: err.code,
+      reason: err.message,
+      details: err.details,
+      status: 'pending',
+      at: new Date().toISOString()
+    }
+  }
+}
+
+/** One sv-error record per (view, identifier), updated on every failed attempt. */
+export function svErrorRecord (view: string, identifier: Doc, err: unknown, resolutionMethod: 'AGGREGATION' | 'PATCH', attempts = 1): { collection: string, id: string, doc: Doc } {
+  const _id = `${view}|${resolutionMethod}|${JSON.stringify(identifier)}`
+  const now = new Date().toISOString()
+  const code = isBraidError(err) ? err.code : 'BRAID_INTERNAL'
+  return {
+    collection: SystemCollection.svErrors,
+    id: keyId({ _id }, ['_id']),
+    doc: { _id, type: view, identifier, errorType: code, errorMessage: err instanceof Error ? err.message : String(err), resolutionMethod, attempts, createdAt: now, updatedAt: now, __STATE__: 'PUBLIC' }
+  }
+}
+
+function toText (v: unknown): string | null {
+  if (v === undefined || v === null) return null
+  if (typeof v === 'string') return v
+  return JSON.stringify(v)
+}
+
+/** undefined when absent, null when invalid. */
+function parseTimestamp (t: number | string | undefined): number | undefined | null {
+  if (t === undefined) return undefined
+  if (typeof t === 'number') return Number.isFinite(t) && t > 0 ? Math.trunc(t) : null
+  if (/^\d+$/.test(t)) return Number(t)
+  const ms = Date.parse(t)
+  return Number.isNaN(ms) ? null : ms
+}

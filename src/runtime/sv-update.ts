@@ -1,0 +1,49 @@
+/**
+ * sv-update events: one per single-view write, in Mia's v2.0.0 shape (the same envelope as
+ * pr-update v2), so a view can drive another view (chaining) and Mia consumers keep working.
+ * @module
+ */
+import type { Doc } from '../model/document.ts'
+import type { AppendRecord } from '../model/log-record.ts'
+import type { PipelineDefinition } from '../model/single-view.ts'
+
+export interface SvUpdateEvent {
+  view: string
+  /** The view key (`{ viewField: value }`). */
+  key: Doc
+  operation: 'INSERT' | 'UPDATE' | 'DELETE'
+  before: Doc | null
+  after: Doc | null
+}
+
+export const svUpdateSchema = { type: 'sv-update', version: 'v2.0.0' } as const
+
+/** Groups events by their view's sv-update topic, as log records. */
+export function toSvUpdateRecords (pipeline: PipelineDefinition, events: readonly SvUpdateEvent[]): Map<string, AppendRecord[]> {
+  const out = new Map<string, AppendRecord[]>()
+  const now = Date.now()
+  for (const e of events) {
+    const def = pipeline.singleViews.get(e.view)
+    if (def === undefined) continue
+    const value = {
+      operation: { type: e.operation, timestamp: new Date(now).toISOString() },
+      source: pipeline.system,
+      storageNamespace: def.collection,
+      primaryKeys: Object.keys(def.key),
+      before: e.before,
+      after: e.after
+    }
+    const list = out.get(def.svUpdateTopic) ?? []
+    list.push({ key: JSON.stringify(e.key), value: JSON.stringify(value), timestamp: now, headers: { messageSchema: JSON.stringify(svUpdateSchema) } })
+    out.set(def.svUpdateTopic, list)
+  }
+  return out
+}
+
+/** Reads an sv-update record back: the view and its before/after documents. */
+export function parseSvUpdate (value: string | null): { storageNamespace: string, operation: string, before: Doc | null, after: Doc | null } | null {
+  if (value === null) return null
+  const parsed = JSON.parse(value) as { storageNamespace?: unknown, operation?: { type?: unknown }, before?: Doc | null, after?: Doc | null }
+  if (typeof parsed.storageNamespace !== 'string') return null
+  return { storageNamespace: parsed.storageNamespace, operation: String(parsed.operation?.type ?? ''), before: parsed.before ?? null, after: parsed.after ?? null }
+}

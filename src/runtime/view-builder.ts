@@ -1,0 +1,253 @@
+/**
+ * The single-view stage: claims due entries of the trigger queue (coalesced per view key), builds
+ * them set-at-a-time, writes views and completes entries in one store write, then appends the
+ * sv-update events. Failures are recorded in sv-errors and retried with exponential backoff; one bad
+ * view never stops the others. Also consumes upstream views' sv-update events (view chaining).
+ * @module
+ */
+import { isBraidError } from '../errors.ts'
+import type { ConsumedBatch, EventLog } from '../event-log/event-log.ts'
+import type { Logger } from '../logger.ts'
+import { keyId } from '../model/key.ts'
+import type { ProjectionChange } from '../model/projection.ts'
+import type { PipelineDefinition, SingleViewDefinition } from '../model/single-view.ts'
+import { affectedIdentifiers, aggregateViews, writeViews } from '../single-view/index.ts'
+import type { EnqueueOp, QueueEntry, Store, WriteBatch } from '../storage/store.ts'
+import { collectionOf, keyFieldsOf, SystemCollection } from './collections.ts'
+import { svErrorRecord } from './ingestion.ts'
+import type { Metrics } from './metrics.ts'
+import { parseSvUpdate, toSvUpdateRecords, type SvUpdateEvent } from './sv-update.ts'
+
+export interface ViewBuilderOptions {
+  pipeline: PipelineDefinition
+  store: Store
+  log: EventLog
+  logger: Logger
+  metrics?: Metrics
+  /** Views claimed and built per round (default 500). */
+  batchSize?: number
+  /** How long a claim is exclusive, ms (default 60 s); an expired claim is taken over. */
+  leaseMs?: number
+  /** First retry delay after a failed build, ms (default 1 s); doubles per attempt up to maxBackoffMs. */
+  backoffMs?: number
+  maxBackoffMs?: number
+}
+
+export interface BuildRound {
+  claimed: number
+  written: number
+  deleted: number
+  unchanged: number
+  failed: number
+}
+
+export class ViewBuilder {
+  readonly #pipeline: PipelineDefinition
+  readonly #collections: (name: string) => string
+  readonly #keys: (name: string) => readonly string[] | undefined
+  readonly #store: Store
+  readonly #log: EventLog
+  readonly #logger: Logger
+  readonly #metrics: Metrics | undefined
+  readonly #batchSize: number
+  readonly #leaseMs: number
+  readonly #backoffMs: number
+  readonly #maxBackoffMs: number
+  /** Views that are nodes of other views' ER schemas: view name → dependent views. */
+  readonly #dependents = new Map<string, SingleViewDefinition[]>()
+  #running = false
+  #busy = false
+  #loop: Promise<void> = Promise.resolve()
+  #wake: (() => void) | undefined
+  #paused = new Set<string>()
+
+  constructor (options: ViewBuilderOptions) {
+    this.#pipeline = options.pipeline
+    this.#collections = collectionOf(options.pipeline)
+    this.#keys = keyFieldsOf(options.pipeline)
+    this.#store = options.store
+    this.#log = options.log
+    this.#logger = options.logger
+    this.#metrics = options.metrics
+    this.#batchSize = options.batchSize ?? 500
+    this.#leaseMs = options.leaseMs ?? 60_000
+    this.#backoffMs = options.backoffMs ?? 1000
+    this.#maxBackoffMs = options.maxBackoffMs ?? 5 * 60_000
+    for (const upstream of this.#pipeline.singleViews.values()) {
+      const dependents = [...this.#pipeline.singleViews.values()].filter(v => v !== upstream && readsProjection(v, upstream.name))
+      if (dependents.length > 0) this.#dependents.set(upstream.name, dependents)
+    }
+  }
+
+  /** sv-update topics this builder must consume for view chaining. */
+  chainedTopics (): string[] {
+    return [...this.#dependents.keys()].map(name => this.#pipeline.singleViews.get(name)?.svUpdateTopic ?? '').filter(t => t !== '')
+  }
+
+  start (): void {
+    if (this.#running) return
+    this.#running = true
+    this.#loop = this.#run()
+  }
+
+  async stop (): Promise<void> {
+    this.#running = false
+    this.wake()
+    await this.#loop
+  }
+
+  wake (): void {
+    const w = this.#wake
+    this.#wake = undefined
+    w?.()
+  }
+
+  isIdle (): boolean {
+    return !this.#busy
+  }
+
+  /** Views not built while paused (entries stay queued). */
+  setPaused (views: Iterable<string>): void {
+    this.#paused = new Set(views)
+    this.wake()
+  }
+
+  async #run (): Promise<void> {
+    while (this.#running) {
+      let round: BuildRound | undefined
+      this.#busy = true
+      try {
+        round = await this.buildRound()
+      } catch (err) {
+        this.#logger.error({ err }, 'view build round failed; retrying')
+      } finally {
+        this.#busy = false
+      }
+      if (round !== undefined && round.claimed > 0) continue
+      await new Promise<void>(resolve => {
+        const timer = setTimeout(resolve, 250)
+        this.#wake = () => { clearTimeout(timer); resolve() }
+      })
+    }
+  }
+
+  /** Claims one batch of due entries (of `views`, default all unpaused) and builds it. */
+  async buildRound (views?: readonly string[]): Promise<BuildRound> {
+    const allowed = views ?? [...this.#pipeline.singleViews.keys()].filter(v => !this.#paused.has(v))
+    const round: BuildRound = { claimed: 0, written: 0, deleted: 0, unchanged: 0, failed: 0 }
+    if (allowed.length === 0) return round
+    const entries = await this.#store.claimDue(this.#batchSize, Date.now(), this.#leaseMs, allowed)
+    round.claimed = entries.length
+    if (entries.length === 0) return round
+    const byView = new Map<string, QueueEntry[]>()
+    for (const e of entries) {
+      const list = byView.get(e.view) ?? []
+      list.push(e)
+      byView.set(e.view, list)
+    }
+    const write: Required<Pick<WriteBatch, 'put' | 'delete' | 'complete' | 'retry'>> = { put: [], delete: [], complete: [], retry: [] }
+    const events: SvUpdateEvent[] = []
+    const freshness: Array<[string, number]> = []
+    for (const [name, list] of byView) {
+      const def = this.#pipeline.singleViews.get(name)
+      if (def === undefined) {
+        for (const e of list) write.complete.push({ view: e.view, id: e.id, seq: e.seq })
+        continue
+      }
+      await this.#buildView(def, list, write, events, round, freshness)
+    }
+    await this.#store.write(write)
+    await this.#appendEvents(events)
+    const now = Date.now()
+    for (const [view, eventTime] of freshness) {
+      const m = this.#metrics?.view(view)
+      if (m !== undefined) m.lastFreshnessMs = now - eventTime
+    }
+    return round
+  }
+
+  async #buildView (def: SingleViewDefinition, entries: QueueEntry[], write: Required<Pick<WriteBatch, 'put' | 'delete' | 'complete' | 'retry'>>, events: SvUpdateEvent[], round: BuildRound, freshness: Array<[string, number]>): Promise<void> {
+    const ctx = { store: this.#store, logger: this.#logger, collections: this.#collections, projectionKey: this.#keys }
+    const counters = this.#metrics?.view(def.name)
+    const results = await aggregateViews(def, this.#pipeline.er, entries.map(e => e.identifier), ctx)
+    const out = await writeViews(def, results, ctx)
+    write.put.push(...out.put)
+    write.delete.push(...out.delete)
+    events.push(...out.events)
+    const failed = new Map(out.failures.map(f => [keyId(f.identifier, def.identifierFields), f.error]))
+    for (const e of entries) {
+      const error = failed.get(e.id)
+      if (error === undefined) {
+        write.complete.push({ view: e.view, id: e.id, seq: e.seq })
+        freshness.push([def.name, e.eventTime])
+        if (e.attempts > 0) write.delete.push({ collection: SystemCollection.svErrors, id: keyId({ _id: `${def.name}|AGGREGATION|${JSON.stringify(e.identifier)}` }, ['_id']) })
+        continue
+      }
+      round.failed++
+      if (counters !== undefined) counters.failed++
+      const attempts = e.attempts + 1
+      const delay = Math.min(this.#backoffMs * 2 ** (attempts - 1), this.#maxBackoffMs)
+      const message = error instanceof Error ? error.message : String(error)
+      write.retry.push({ view: e.view, id: e.id, dueAt: Date.now() + delay, error: message })
+      write.put.push(svErrorRecord(def.name, e.identifier, error, 'AGGREGATION', attempts))
+      this.#logger.warn({ view: def.name, code: isBraidError(error) ? error.code : 'BRAID_INTERNAL', attempts, retryInMs: delay, reason: message }, 'single view build failed; will retry')
+    }
+    round.written += out.events.filter(e => e.operation !== 'DELETE').length
+    round.deleted += out.events.filter(e => e.operation === 'DELETE').length
+    round.unchanged += entries.length - out.events.length - failed.size
+    if (counters !== undefined) {
+      counters.written += out.events.length
+      counters.deleted += out.events.filter(e => e.operation === 'DELETE').length
+      counters.unchanged += entries.length - out.events.length - failed.size
+    }
+  }
+
+  async #appendEvents (events: readonly SvUpdateEvent[]): Promise<void> {
+    if (events.length === 0) return
+    for (const [topic, records] of toSvUpdateRecords(this.#pipeline, events)) await this.#log.append(topic, records)
+  }
+
+  /** sv-update events of upstream views ⇒ rebuilds of the views that read them. */
+  async handleUpstreamUpdates (batch: ConsumedBatch): Promise<void> {
+    const byView = new Map<string, ProjectionChange[]>()
+    for (const record of batch.records) {
+      const update = parseSvUpdate(record.value)
+      if (update === null) continue
+      const upstream = [...this.#pipeline.singleViews.values()].find(v => v.collection === update.storageNamespace)
+      if (upstream === undefined) continue
+      const doc = update.after ?? update.before
+      if (doc === null) continue
+      const list = byView.get(upstream.name) ?? []
+      list.push({ projection: upstream.name, id: keyId(doc, Object.keys(upstream.key)), before: update.before, after: update.after, eventTime: record.timestamp })
+      byView.set(upstream.name, list)
+    }
+    const enqueue: EnqueueOp[] = []
+    for (const [upstream, changes] of byView) {
+      for (const dependent of this.#dependents.get(upstream) ?? []) {
+        const affected = await affectedIdentifiers(dependent, this.#pipeline.er, changes, { store: this.#store, logger: this.#logger, collections: this.#collections, projectionKey: this.#keys })
+        for (const [id, a] of affected) enqueue.push({ view: dependent.name, id, identifier: a.identifier, eventTime: a.eventTime })
+      }
+    }
+    if (enqueue.length === 0) return
+    await this.#store.write({ enqueue })
+    this.wake()
+  }
+
+  /** Appends sv-update events produced outside a build round (Single View Patch). */
+  async appendPatchEvents (records: Map<string, Array<{ key: string | null, value: string | null, timestamp?: number, headers?: Record<string, string> }>>): Promise<void> {
+    for (const [topic, list] of records) await this.#log.append(topic, list)
+  }
+
+}
+
+/** True when the view's aggregation reads documents of `projection` anywhere in its tree. */
+export function readsProjection (def: SingleViewDefinition, projection: string): boolean {
+  for (const block of def.blocks.values()) {
+    for (const dep of block.dependencies) {
+      if (dep.kind === 'projection' && dep.projection === projection) return true
+      if (dep.kind === 'select' && (dep.select.options.some(o => o.value.projection === projection) || dep.select.default?.projection === projection)) return true
+    }
+  }
+  return false
+}
+
