@@ -22,8 +22,13 @@ export async function buildApp (service: BraidService, options: AppOptions): Pro
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 16 * 1024 * 1024, // 16 MiB
-    disableRequestLogging: false,
+    // Request lines are logged below with the route pattern, never the URL: query strings and ids carry key values.
+    disableRequestLogging: true,
     genReqId: () => Math.random().toString(36).slice(2, 12)
+  })
+
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ method: request.method, route: request.routeOptions.url ?? 'unknown', statusCode: reply.statusCode, responseTimeMs: Math.round(reply.elapsedTime * 100) / 100 }, 'request completed')
   })
 
   app.setErrorHandler((err: FastifyError | BraidError, request, reply) => {

@@ -21,8 +21,11 @@ export interface ReadQuery {
   options: FindOptions
 }
 
-/** Builds `{ $and: [_q, field filters, state] }` and the paging options; throws BRAID_QUERY_INVALID. */
-export function parseReadQuery (query: QueryString, { paged }: { paged: boolean }): ReadQuery {
+/**
+ * Builds `{ $and: [_q, field filters, state] }` and the paging options; throws BRAID_QUERY_INVALID.
+ * `stateful: false` is for collections without `__STATE__` (system collections).
+ */
+export function parseReadQuery (query: QueryString, { paged, stateful = true }: { paged: boolean, stateful?: boolean }): ReadQuery {
   const parts: Filter[] = []
   const q = single(query, '_q')
   if (q !== undefined) parts.push(parseFilter(q))
@@ -31,7 +34,8 @@ export function parseReadQuery (query: QueryString, { paged }: { paged: boolean 
     const value = Array.isArray(raw) ? raw[raw.length - 1] ?? '' : raw
     parts.push({ [name]: { $in: candidateValues(value) } })
   }
-  parts.push(stateFilter(single(query, '_st')))
+  if (stateful) parts.push(stateFilter(single(query, '_st')))
+  else if (query['_st'] !== undefined) throw invalid('_st is not supported here: these records have no __STATE__')
 
   const options: FindOptions = {}
   if (paged) {
@@ -43,7 +47,7 @@ export function parseReadQuery (query: QueryString, { paged }: { paged: boolean 
     const projection = parseProjection(single(query, '_p'))
     if (projection !== undefined) options.projection = projection
   }
-  return { filter: parts.length === 1 ? parts[0] ?? {} : { $and: parts }, options }
+  return { filter: parts.length <= 1 ? parts[0] ?? {} : { $and: parts }, options }
 }
 
 /** `_st`: comma list of states, default PUBLIC. Documents without `__STATE__` never match. */

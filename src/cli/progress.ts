@@ -15,6 +15,7 @@ export function createProgress (label: string, stream: NodeJS.WriteStream = proc
   let lastDraw = 0
   let total: number | undefined
   let done = 0
+  let lastPrinted = ''
 
   const line = (): string => {
     const seconds = Math.max((Date.now() - started) / 1000, 0.001)
@@ -39,13 +40,14 @@ export function createProgress (label: string, stream: NodeJS.WriteStream = proc
         const decile = Math.floor((done / total) * 10)
         if (decile > lastDecile) {
           lastDecile = decile
-          stream.write(`${line()}\n`)
+          lastPrinted = line()
+          stream.write(`${lastPrinted}\n`)
         }
       }
     },
     finish (message) {
       if (tty) stream.write(`\r${line()}\u001b[K\n`)
-      else stream.write(`${line()}\n`)
+      else if (total === undefined || Math.floor((done / Math.max(total, 1)) * 10) !== lastDecile || lastPrinted === '') stream.write(`${line()}\n`)
       if (message !== undefined) stream.write(`${message}\n`)
     }
   }

@@ -130,7 +130,7 @@ export async function verifyViews (ctx: MaintenanceContext, name: string, progre
   const checked = new Set<string>()
   const base = ctx.pipeline.projections.get(def.baseProjection)
   const baseCollection = base?.collection ?? collectionOf(ctx.pipeline)(def.baseProjection)
-  const total = await ctx.store.count(baseCollection, {}) + await ctx.store.count(def.collection, {})
+  const total = await ctx.store.count(baseCollection, {})
   const compare = async (identifiers: Doc[]): Promise<void> => {
     const fresh = identifiers.filter(i => !checked.has(keyId(i, def.identifierFields)))
     if (fresh.length === 0) return
@@ -150,7 +150,7 @@ export async function verifyViews (ctx: MaintenanceContext, name: string, progre
         if (paths.length > 0) differences.push({ key, kind: 'different', paths })
       }
     })
-    progress(checked.size, total)
+    progress(Math.min(checked.size, total), total)
   }
   for await (const page of ctx.store.scan(baseCollection, {}, pageSize)) await compare(page.map(doc => identifierFromBase(def, doc)).filter(isDoc))
   for await (const page of ctx.store.scan(def.collection, {}, pageSize)) await compare(page.map(doc => identifierFromView(def, doc)))

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import { BraidError } from '../../errors.ts'
 import type { Doc } from '../../model/document.ts'
+import { SystemCollection } from '../../runtime/collections.ts'
 import type { BraidService } from '../../runtime/types.ts'
-import { parseFilter } from '../query.ts'
+import { parseFilter, parseReadQuery } from '../query.ts'
 
 /** Lineage, dead letters and sv-errors. */
 export function registerOperationsRoutes (app: FastifyInstance, service: BraidService): void {
@@ -13,15 +14,17 @@ export function registerOperationsRoutes (app: FastifyInstance, service: BraidSe
     return service.explain(name, identifier)
   })
 
-  app.get<{ Querystring: { _l?: string, _sk?: string } }>('/-/dead-letters', async (request) => {
-    return service.store.find('__braid_dead_letters', {}, { sort: { at: -1 }, limit: Number(request.query._l ?? 50), skip: Number(request.query._sk ?? 0) })
+  app.get<{ Querystring: Record<string, string> }>('/-/dead-letters', async (request) => {
+    const { filter, options } = parseReadQuery(request.query, { paged: true, stateful: false })
+    return service.store.find(SystemCollection.deadLetters, filter, { sort: { at: -1 }, ...options })
   })
   app.post<{ Params: { id: string } }>('/-/dead-letters/:id/replay', async (request, reply) => {
     await service.replayDeadLetter(request.params.id)
     return reply.code(202).send({ replayed: request.params.id })
   })
-  app.get<{ Querystring: { _l?: string, _sk?: string } }>('/-/sv-errors', async (request) => {
-    return service.store.find('__braid_sv_errors', {}, { sort: { updatedAt: -1 }, limit: Number(request.query._l ?? 50), skip: Number(request.query._sk ?? 0) })
+  app.get<{ Querystring: Record<string, string> }>('/-/sv-errors', async (request) => {
+    const { filter, options } = parseReadQuery(request.query, { paged: true })
+    return service.store.find(SystemCollection.svErrors, filter, { sort: { updatedAt: -1 }, ...options })
   })
 }
 
