@@ -19,6 +19,7 @@ import { affectedIdentifiers, applyPatches } from '../single-view/index.ts'
 import type { CollectionSpec, EnqueueOp, Store, WriteBatch } from '../storage/store.ts'
 import { collectionOf, keyFieldsOf, SystemCollection } from './collections.ts'
 import type { Metrics } from './metrics.ts'
+import { Mutex } from './mutex.ts'
 import type { IngestMessage } from './types.ts'
 import type { SvUpdateEvent } from './sv-update.ts'
 import { toSvUpdateRecords } from './sv-update.ts'
@@ -99,8 +100,19 @@ export class Ingestor {
     return records
   }
 
-  /** Handles one consumed batch; resolves once its effects are durable (then the log commits the offset). */
+  /**
+   * Handles one consumed batch; resolves once its effects are durable (then the log commits the offset).
+   * Batches of different topics are serialised: strategies read other projections (an order's customer),
+   * and a concurrent batch committing in between would make them walk a stale graph and miss a view.
+   */
   async handle (batch: ConsumedBatch): Promise<void> {
+    return this.lock.run(async () => this.#handle(batch))
+  }
+
+  /** Held while a batch computes and commits its effects; the chaining stage shares it. */
+  readonly lock = new Mutex()
+
+  async #handle (batch: ConsumedBatch): Promise<void> {
     const write: Required<Pick<WriteBatch, 'put' | 'delete' | 'enqueue'>> = { put: [], delete: [], enqueue: [] }
     const patchEvents: SvUpdateEvent[] = []
     for (const def of this.#projectionsOf(batch.topic)) {

@@ -47,7 +47,7 @@ export function createService (options: ServiceOptions): Service {
   const log: EventLog = options.engines.log
   const metrics = new Metrics(pipeline)
   const ingestor = new Ingestor({ pipeline, store, logger, metrics })
-  const builder = new ViewBuilder({ pipeline, store, log, logger, metrics, batchSize: options.buildBatchSize ?? 500 })
+  const builder = new ViewBuilder({ pipeline, store, log, logger, metrics, batchSize: options.buildBatchSize ?? 500, lock: ingestor.lock })
   const subscriptions: Subscription[] = []
   const startedAt = new Date().toISOString()
   let ready = false
@@ -77,7 +77,7 @@ export function createService (options: ServiceOptions): Service {
           group: chainingGroup,
           topics: chainedTopics,
           onError: (err, batch) => logger.error({ err, topic: batch.topic }, 'view chaining batch failed; retrying')
-        }, async batch => builder.handleUpstreamUpdates(batch)))
+        }, async batch => ingestor.lock.run(async () => builder.handleUpstreamUpdates(batch))))
       }
       builder.start()
       ready = true

@@ -16,6 +16,7 @@ import type { EnqueueOp, QueueEntry, Store, WriteBatch } from '../storage/store.
 import { collectionOf, keyFieldsOf, SystemCollection } from './collections.ts'
 import { svErrorRecord } from './ingestion.ts'
 import type { Metrics } from './metrics.ts'
+import { Mutex } from './mutex.ts'
 import { parseSvUpdate, toSvUpdateRecords, type SvUpdateEvent } from './sv-update.ts'
 
 export interface ViewBuilderOptions {
@@ -31,6 +32,11 @@ export interface ViewBuilderOptions {
   /** First retry delay after a failed build, ms (default 1 s); doubles per attempt up to maxBackoffMs. */
   backoffMs?: number
   maxBackoffMs?: number
+  /**
+   * Shared with the projection stage: a round (aggregate → write) must not interleave with a batch that
+   * patches views or changes projections, or an older aggregation could overwrite a newer patch.
+   */
+  lock?: Mutex
 }
 
 export interface BuildRound {
@@ -60,6 +66,7 @@ export class ViewBuilder {
   #loop: Promise<void> = Promise.resolve()
   #wake: (() => void) | undefined
   #paused = new Set<string>()
+  readonly #lock: Mutex
 
   constructor (options: ViewBuilderOptions) {
     this.#pipeline = options.pipeline
@@ -73,6 +80,7 @@ export class ViewBuilder {
     this.#leaseMs = options.leaseMs ?? 60_000
     this.#backoffMs = options.backoffMs ?? 1000
     this.#maxBackoffMs = options.maxBackoffMs ?? 5 * 60_000
+    this.#lock = options.lock ?? new Mutex()
     for (const upstream of this.#pipeline.singleViews.values()) {
       const dependents = [...this.#pipeline.singleViews.values()].filter(v => v !== upstream && readsProjection(v, upstream.name))
       if (dependents.length > 0) this.#dependents.set(upstream.name, dependents)
@@ -133,6 +141,10 @@ export class ViewBuilder {
 
   /** Claims one batch of due entries (of `views`, default all unpaused) and builds it. */
   async buildRound (views?: readonly string[]): Promise<BuildRound> {
+    return this.#lock.run(async () => this.#buildRound(views))
+  }
+
+  async #buildRound (views?: readonly string[]): Promise<BuildRound> {
     const allowed = views ?? [...this.#pipeline.singleViews.keys()].filter(v => !this.#paused.has(v))
     const round: BuildRound = { claimed: 0, written: 0, deleted: 0, unchanged: 0, failed: 0 }
     if (allowed.length === 0) return round
