@@ -11,7 +11,7 @@ import { silentLogger } from '../logger.ts'
 import type { Doc } from '../model/document.ts'
 import { keyId } from '../model/key.ts'
 import type { PipelineDefinition, SingleViewDefinition } from '../model/single-view.ts'
-import { aggregateViews, identifierFromBase, identifierFromView } from '../single-view/index.ts'
+import { aggregateViews, identifierFromBase, identifierFromView, viewId, viewKey } from '../single-view/index.ts'
 import { createEmbeddedStore } from '../storage/embedded/index.ts'
 import type { EnqueueOp, Store } from '../storage/store.ts'
 import { collectionOf, keyFieldsOf, pipelineCollections } from './collections.ts'
@@ -84,7 +84,7 @@ export async function rebuildViews (ctx: MaintenanceContext, name: string, progr
   const enqueue = async (identifiers: Doc[]): Promise<void> => {
     const ops: EnqueueOp[] = []
     for (const identifier of identifiers) {
-      const id = keyId(identifier, def.identifierFields)
+      const id = viewId(def, identifier)
       if (seen.has(id)) continue
       seen.add(id)
       ops.push({ view: def.name, id, identifier, eventTime: now })
@@ -132,17 +132,16 @@ export async function verifyViews (ctx: MaintenanceContext, name: string, progre
   const baseCollection = base?.collection ?? collectionOf(ctx.pipeline)(def.baseProjection)
   const total = await ctx.store.count(baseCollection, {})
   const compare = async (identifiers: Doc[]): Promise<void> => {
-    const fresh = identifiers.filter(i => !checked.has(keyId(i, def.identifierFields)))
+    const fresh = identifiers.filter(i => !checked.has(viewId(def, i)))
     if (fresh.length === 0) return
     const computed = await computeViews(ctx, def, fresh)
-    const keyFields = Object.keys(def.key)
-    const storedIds = computed.map(c => keyId(viewKeyOf(def, c.identifier), keyFields))
+    const storedIds = computed.map(c => viewId(def, c.identifier))
     const stored = await ctx.store.getMany(def.collection, storedIds)
     computed.forEach((c, i) => {
-      checked.add(keyId(c.identifier, def.identifierFields))
+      checked.add(viewId(def, c.identifier))
       const s = stored.get(storedIds[i] ?? '')
       const live = s !== undefined && s['__STATE__'] !== 'DELETED' ? s : null
-      const key = viewKeyOf(def, c.identifier)
+      const key = viewKey(def, c.identifier)
       if (c.view === null && live !== null) differences.push({ key, kind: 'unexpected', paths: [] })
       else if (c.view !== null && live === null) differences.push({ key, kind: 'missing', paths: [] })
       else if (c.view !== null && live !== null) {
@@ -161,7 +160,7 @@ export async function verifyViews (ctx: MaintenanceContext, name: string, progre
 export async function explainView (ctx: MaintenanceContext, name: string, identifier: Doc): Promise<ExplainResult> {
   const def = viewDefinition(ctx.pipeline, name)
   const [result] = await computeViews(ctx, def, [identifier])
-  const stored = await ctx.store.getMany(def.collection, [keyId(viewKeyOf(def, identifier), Object.keys(def.key))])
+  const stored = await ctx.store.getMany(def.collection, [viewId(def, identifier)])
   return {
     identifier,
     view: result?.view ?? null,
@@ -169,12 +168,6 @@ export async function explainView (ctx: MaintenanceContext, name: string, identi
     ...(result?.reason === undefined ? {} : { reason: result.reason }),
     lineage: (result?.lineage ?? []) as ExplainResult['lineage']
   }
-}
-
-function viewKeyOf (def: SingleViewDefinition, identifier: Doc): Doc {
-  const key: Doc = {}
-  for (const [viewField, idField] of Object.entries(def.key)) key[viewField] = identifier[idField]
-  return key
 }
 
 /** Fields whose values differ, compared as JSON (a Date equals its ISO string); metadata ignored. */

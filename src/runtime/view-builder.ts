@@ -186,7 +186,7 @@ export class ViewBuilder {
     write.put.push(...out.put)
     write.delete.push(...out.delete)
     events.push(...out.events)
-    const failed = new Map(out.failures.map(f => [keyId(f.identifier, def.identifierFields), f.error]))
+    const failed = new Map(out.failures.map(f => [f.id, f.error]))
     for (const e of entries) {
       const error = failed.get(e.id)
       if (error === undefined) {
