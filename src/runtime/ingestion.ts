@@ -20,6 +20,7 @@ import type { CollectionSpec, EnqueueOp, Store, WriteBatch } from '../storage/st
 import { collectionOf, keyFieldsOf, SystemCollection } from './collections.ts'
 import type { Metrics } from './metrics.ts'
 import { Mutex } from './mutex.ts'
+import { svErrorRecord } from './sv-errors.ts'
 import type { IngestMessage } from './types.ts'
 import type { SvUpdateEvent } from './sv-update.ts'
 import { toSvUpdateRecords } from './sv-update.ts'
@@ -241,18 +242,6 @@ function deadLetter (def: ProjectionDefinition, record: LogRecord, err: BraidErr
       status: 'pending',
       at: new Date().toISOString()
     }
-  }
-}
-
-/** One sv-error record per (view, identifier), updated on every failed attempt. */
-export function svErrorRecord (view: string, identifier: Doc, err: unknown, resolutionMethod: 'AGGREGATION' | 'PATCH', attempts = 1): { collection: string, id: string, doc: Doc } {
-  const _id = `${view}|${resolutionMethod}|${JSON.stringify(identifier)}`
-  const now = new Date().toISOString()
-  const code = isBraidError(err) ? err.code : 'BRAID_INTERNAL'
-  return {
-    collection: SystemCollection.svErrors,
-    id: keyId({ _id }, ['_id']),
-    doc: { _id, type: view, identifier, errorType: code, errorMessage: err instanceof Error ? err.message : String(err), resolutionMethod, attempts, createdAt: now, updatedAt: now, __STATE__: 'PUBLIC' }
   }
 }
 

@@ -14,7 +14,7 @@ import type { PipelineDefinition, SingleViewDefinition } from '../model/single-v
 import { affectedIdentifiers, aggregateViews, writeViews } from '../single-view/index.ts'
 import type { EnqueueOp, QueueEntry, Store, WriteBatch } from '../storage/store.ts'
 import { collectionOf, keyFieldsOf, SystemCollection } from './collections.ts'
-import { svErrorRecord } from './ingestion.ts'
+import { svErrorRecord, svErrorStoreId } from './sv-errors.ts'
 import type { Metrics } from './metrics.ts'
 import { Mutex } from './mutex.ts'
 import { parseSvUpdate, toSvUpdateRecords, type SvUpdateEvent } from './sv-update.ts'
@@ -192,7 +192,7 @@ export class ViewBuilder {
       if (error === undefined) {
         write.complete.push({ view: e.view, id: e.id, seq: e.seq })
         freshness.push([def.name, e.eventTime])
-        if (e.attempts > 0) write.delete.push({ collection: SystemCollection.svErrors, id: keyId({ _id: `${def.name}|AGGREGATION|${JSON.stringify(e.identifier)}` }, ['_id']) })
+        if (e.attempts > 0) write.delete.push({ collection: SystemCollection.svErrors, id: svErrorStoreId(def.name, e.identifier, 'AGGREGATION') })
         continue
       }
       round.failed++
