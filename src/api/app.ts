@@ -3,7 +3,7 @@
  * `app.inject()` and `braid start` calls `listen`.
  * @module
  */
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { BraidError, isBraidError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import type { BraidService } from '../runtime/types.ts'
@@ -22,13 +22,8 @@ export async function buildApp (service: BraidService, options: AppOptions): Pro
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 16 * 1024 * 1024, // 16 MiB
-    // Request lines are logged below with the route pattern, never the URL: query strings and ids carry key values.
-    disableRequestLogging: true,
+    logController: new RouteLogController(),
     genReqId: () => Math.random().toString(36).slice(2, 12)
-  })
-
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info({ method: request.method, route: request.routeOptions.url ?? 'unknown', statusCode: reply.statusCode, responseTimeMs: Math.round(reply.elapsedTime * 100) / 100 }, 'request completed')
   })
 
   app.setErrorHandler((err: FastifyError | BraidError, request, reply) => {
@@ -55,4 +50,23 @@ export async function buildApp (service: BraidService, options: AppOptions): Pro
   registerOperationsRoutes(app, service)
   await app.ready()
   return app
+}
+
+/** Request lines name the route pattern, never the URL: query strings and ids carry key values. */
+class RouteLogController extends LogController {
+  override incomingRequest (): void {}
+
+  override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const line = { method: request.method, route: request.routeOptions.url ?? 'unknown', statusCode: reply.statusCode, responseTimeMs: Math.round(reply.elapsedTime * 100) / 100 }
+    if (error != null) request.log.error({ ...line, err: error }, 'request failed')
+    else request.log.info(line, 'request completed')
+  }
+
+  override routeNotFound (request: FastifyRequest): void {
+    request.log.info({ method: request.method, statusCode: 404 }, 'route not found')
+  }
+
+  override writeHeadError (error: Error, request: FastifyRequest): void {
+    request.log.warn({ method: request.method, route: request.routeOptions.url ?? 'unknown', err: error }, 'could not write the response head')
+  }
 }

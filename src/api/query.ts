@@ -75,6 +75,11 @@ export function parseFilter (text: string): Filter {
 function checkFilter (filter: Filter, topLevel: boolean): void {
   for (const [k, v] of Object.entries(filter)) {
     if (k.startsWith('$')) {
+      // Inside $elemMatch on an array of scalars the operators apply to the elements: { $elemMatch: { $gte: 80 } }.
+      if (!topLevel && fieldOperators.has(k)) {
+        checkOperators({ [k]: v })
+        continue
+      }
       if (!topLevelOperators.has(k)) throw invalid(`Unknown operator: ${k}`)
       if (!Array.isArray(v)) throw invalid(`${k} needs an array of filters`)
       for (const sub of v) {

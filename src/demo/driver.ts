@@ -38,14 +38,14 @@ export async function startRetailDemo (service: BraidService, logger: Logger, op
   }
 
   const intervalMs = Math.max(1, Math.round(1000 / (options.rate ?? 5)))
-  let ticks = 0
   let running = true
   let inFlight: Promise<void> = Promise.resolve()
   const timer = setInterval(() => {
     if (!running) return
     inFlight = inFlight.then(async () => {
+      // The state is saved with every tick: a restart after a crash must not reuse positions or ids.
       await send(generator.tick())
-      if (++ticks % 50 === 0) await save()
+      await save()
     }).catch((err: unknown) => logger.warn({ err }, 'demo: could not ingest a change'))
   }, intervalMs)
   timer.unref()

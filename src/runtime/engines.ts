@@ -48,15 +48,25 @@ export async function openEngines (options: EngineOptions): Promise<Engines> {
   }
 }
 
+/** Data directories locked by this process (its own pid in a pid file does not tell a live lock from a stale one). */
+const heldDataDirs = new Set<string>()
+
 /** A pid file: a second `braid start` on the same directory fails fast instead of double-consuming. */
 function lockDataDir (dataDir: string): () => void {
   const file = join(dataDir, 'braid.pid')
+  if (heldDataDirs.has(dataDir)) {
+    throw new BraidError('BRAID_DATA_DIR_LOCKED', `data directory ${dataDir} is already open in this process; close it first or pass another --data-dir`, { details: { dataDir, pid: process.pid } })
+  }
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(file, 'wx')
       writeSync(fd, String(process.pid))
       closeSync(fd)
-      return () => rmSync(file, { force: true })
+      heldDataDirs.add(dataDir)
+      return () => {
+        heldDataDirs.delete(dataDir)
+        rmSync(file, { force: true })
+      }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
       const pid = Number(readFileSync(file, 'utf8').trim())

@@ -5,7 +5,7 @@
  * @module
  */
 import { createFormat, type Format } from '../connectors/formats/index.ts'
-import { BraidError, isBraidError } from '../errors.ts'
+import { BraidError, isBraidError, toBraidError } from '../errors.ts'
 import type { ConsumedBatch } from '../event-log/event-log.ts'
 import type { Logger } from '../logger.ts'
 import type { Doc } from '../model/document.ts'
@@ -124,14 +124,19 @@ export class Ingestor {
       for (const record of batch.records) {
         try {
           const raw: RawMessage = { ...record }
+          if (!Number.isFinite(raw.timestamp) || Math.abs(raw.timestamp) > maxDateMs) {
+            throw new BraidError('BRAID_DECODE_FAILED', 'the message timestamp is not a valid date (epoch milliseconds within ±8.64e15)')
+          }
           for (const event of await this.#format(def).decode(raw, def.sourceKey)) {
             const mapped = mapChange(def, event)
             inputs.push({ change: mapped, meta: logMetaOf(raw, event) })
             for (const field of mapped.unmapped) countField(unmapped, field, 'UNKNOWN_FIELD')
             for (const u of mapped.uncastable) countField(unmapped, u.field, 'UNCASTABLE_FIELD')
           }
-        } catch (err) {
-          if (!isBraidError(err) || err.retryable) throw err
+        } catch (caught) {
+          // Retryable failures (store, log) retry the batch; anything else about this one message sets it aside.
+          if (isBraidError(caught) && caught.retryable) throw caught
+          const err = isBraidError(caught) ? caught : toBraidError(caught, 'BRAID_INTERNAL', 'decoding the message failed unexpectedly')
           counters.deadLettered++
           write.put.push(deadLetter(def, record, err))
           this.#logger.warn({ projection: def.name, topic: record.topic, partition: record.partition, offset: record.offset, code: err.code, reason: err.message }, 'message dead-lettered')
@@ -251,11 +256,14 @@ function toText (v: unknown): string | null {
   return JSON.stringify(v)
 }
 
+/** The largest epoch ms a Date can hold: a later timestamp would make the consumer's ISO conversion throw. */
+const maxDateMs = 8.64e15
+
 /** undefined when absent, null when invalid. */
 function parseTimestamp (t: number | string | undefined): number | undefined | null {
   if (t === undefined) return undefined
-  if (typeof t === 'number') return Number.isFinite(t) && t > 0 ? Math.trunc(t) : null
-  if (/^\d+$/.test(t)) return Number(t)
+  if (typeof t === 'number') return Number.isFinite(t) && t > 0 && t <= maxDateMs ? Math.trunc(t) : null
+  if (/^\d+$/.test(t)) return Number(t) <= maxDateMs ? Number(t) : null
   const ms = Date.parse(t)
   return Number.isNaN(ms) ? null : ms
 }

@@ -8,6 +8,7 @@
 import { isBraidError } from '../errors.ts'
 import type { ConsumedBatch, EventLog } from '../event-log/event-log.ts'
 import type { Logger } from '../logger.ts'
+import type { Doc } from '../model/document.ts'
 import { keyId } from '../model/key.ts'
 import type { ProjectionChange } from '../model/projection.ts'
 import type { PipelineDefinition, SingleViewDefinition } from '../model/single-view.ts'
@@ -187,6 +188,9 @@ export class ViewBuilder {
     write.delete.push(...out.delete)
     events.push(...out.events)
     const failed = new Map(out.failures.map(f => [f.id, f.error]))
+    // sv-error records of keys that failed before keep their createdAt (the first failure).
+    const retried = entries.filter(e => e.attempts > 0 && failed.has(e.id)).map(e => svErrorStoreId(def.name, e.identifier, 'AGGREGATION'))
+    const previous = retried.length === 0 ? new Map<string, Doc>() : await this.#store.getMany(SystemCollection.svErrors, retried)
     for (const e of entries) {
       const error = failed.get(e.id)
       if (error === undefined) {
@@ -201,7 +205,10 @@ export class ViewBuilder {
       const delay = Math.min(this.#backoffMs * 2 ** (attempts - 1), this.#maxBackoffMs)
       const message = error instanceof Error ? error.message : String(error)
       write.retry.push({ view: e.view, id: e.id, dueAt: Date.now() + delay, error: message })
-      write.put.push(svErrorRecord(def.name, e.identifier, error, 'AGGREGATION', attempts))
+      const record = svErrorRecord(def.name, e.identifier, error, 'AGGREGATION', attempts)
+      const createdAt = previous.get(record.id)?.['createdAt']
+      if (createdAt !== undefined) record.doc['createdAt'] = createdAt
+      write.put.push(record)
       this.#logger.warn({ view: def.name, code: isBraidError(error) ? error.code : 'BRAID_INTERNAL', attempts, retryInMs: delay, reason: message }, 'single view build failed; will retry')
     }
     round.written += out.events.filter(e => e.operation !== 'DELETE').length

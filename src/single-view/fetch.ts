@@ -14,8 +14,10 @@ import { batchDirection, keyLookup, type ConditionDirection } from './conditions
 import type { ReadContext } from './types.ts'
 
 /**
- * The matches (documents of `projection`, in store order, in `onStates` when given) of each known
- * document under a direction; null known documents match nothing.
+ * The matches (documents of `projection`, in `onStates` when given) of each known document under a
+ * direction; null known documents match nothing. Matches come in primary-key order when
+ * `projectionKey` tells the key (join elements are documented so; the store's id order is the
+ * order of the key's JSON text, where 10 sorts before 9), else in store order.
  */
 export async function fetchMatches (ctx: ReadContext, projection: string, dir: ConditionDirection, knowns: ReadonlyArray<Doc | null>, onStates?: readonly string[]): Promise<Doc[][]> {
   const out: Doc[][] = knowns.map(() => [])
@@ -49,8 +51,9 @@ export async function fetchMatches (ctx: ReadContext, projection: string, dir: C
   }
 
   const batch = batchDirection(dir, list, ctx.maxQueryValues === undefined ? {} : { maxValues: ctx.maxQueryValues })
+  const byKey = keyFields === undefined || keyFields.length === 0 ? undefined : { sort: Object.fromEntries(keyFields.map(f => [f, 1 as const])) }
   await Promise.all(batch.queries.map(async q => {
-    const found = await ctx.store.find(collection, q.filter)
+    const found = await ctx.store.find(collection, q.filter, byKey)
     const dist = batch.distribute(q, onStates === undefined ? found : found.filter(keep))
     q.sources.forEach((s, j) => {
       out[idx[s] as number] = dist[j] as Doc[]

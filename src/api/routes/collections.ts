@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { BraidError } from '../../errors.ts'
 import type { Doc } from '../../model/document.ts'
 import type { BraidService } from '../../runtime/types.ts'
-import { parseReadQuery, stateFilter, type QueryString } from '../query.ts'
+import { parseReadQuery, type QueryString } from '../query.ts'
 
 type Kind = 'single-views' | 'projections'
 
@@ -12,12 +12,15 @@ type Kind = 'single-views' | 'projections'
  */
 export function registerCollectionRoutes (app: FastifyInstance, service: BraidService): void {
   for (const kind of ['single-views', 'projections'] as const) {
-    app.get<{ Params: { name: string }, Querystring: QueryString }>(`/${kind}/:name/`, async (request) => {
-      const collection = resolve(service, kind, request.params.name)
-      const { filter, options } = parseReadQuery(request.query, { paged: true })
-      const docs = await service.store.find(collection, filter, options)
-      return docs.map(publicView)
-    })
+    // The collection root answers with and without the trailing slash, as the CRUD Service's does.
+    for (const root of [`/${kind}/:name/`, `/${kind}/:name`]) {
+      app.get<{ Params: { name: string }, Querystring: QueryString }>(root, async (request) => {
+        const collection = resolve(service, kind, request.params.name)
+        const { filter, options } = parseReadQuery(request.query, { paged: true })
+        const docs = await service.store.find(collection, filter, options)
+        return docs.map(publicView)
+      })
+    }
     app.get<{ Params: { name: string }, Querystring: QueryString }>(`/${kind}/:name/count`, async (request) => {
       const collection = resolve(service, kind, request.params.name)
       const { filter } = parseReadQuery(request.query, { paged: false })
@@ -25,9 +28,9 @@ export function registerCollectionRoutes (app: FastifyInstance, service: BraidSe
     })
     app.get<{ Params: { name: string, id: string }, Querystring: QueryString }>(`/${kind}/:name/:id`, async (request) => {
       const collection = resolve(service, kind, request.params.name)
-      const { filter } = parseReadQuery({ ...request.query, _st: undefined }, { paged: false })
-      const state = stateFilter(typeof request.query['_st'] === 'string' ? request.query['_st'] : undefined)
-      const docs = await service.store.find(collection, { $and: [filter, state, { _id: request.params.id }] }, { limit: 1 })
+      // _q, field filters and the _st state filter (default PUBLIC), plus the _id.
+      const { filter } = parseReadQuery(request.query, { paged: false })
+      const docs = await service.store.find(collection, { $and: [filter, { _id: request.params.id }] }, { limit: 1 })
       const doc = docs[0]
       if (doc === undefined) throw new BraidError('BRAID_NOT_FOUND', 'document not found')
       return publicView(doc)

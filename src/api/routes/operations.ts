@@ -11,7 +11,13 @@ export function registerOperationsRoutes (app: FastifyInstance, service: BraidSe
     const name = request.params.name
     if (!service.pipeline.singleViews.has(name)) throw new BraidError('BRAID_NOT_FOUND', `no single view "${name}"`)
     const identifier = identifierFrom(request.query)
-    return service.explain(name, identifier)
+    const result = await service.explain(name, identifier)
+    if (result.view !== null || result.stored !== null || request.query['identifier'] !== undefined) return result
+    // `?id=1` means 1 or "1", as on the read routes: try the JSON scalar reading when the text finds nothing.
+    const typed = typedIdentifier(identifier)
+    if (typed === undefined) return result
+    const retry = await service.explain(name, typed)
+    return retry.view !== null || retry.stored !== null ? retry : result
   })
 
   app.get<{ Querystring: Record<string, string> }>('/-/dead-letters', async (request) => {
@@ -35,4 +41,18 @@ function identifierFrom (query: Record<string, string>): Doc {
   for (const [k, v] of Object.entries(query)) if (!k.startsWith('_')) identifier[k] = v
   if (Object.keys(identifier).length === 0) throw new BraidError('BRAID_QUERY_INVALID', 'give the identifier as ?identifier={"field":"value"} or one query parameter per identifier field')
   return identifier
+}
+
+/** The identifier with numeric and boolean texts read as JSON scalars; undefined when nothing changes. */
+function typedIdentifier (identifier: Doc): Doc | undefined {
+  let changed = false
+  const out: Doc = {}
+  for (const [k, v] of Object.entries(identifier)) {
+    out[k] = v
+    if (typeof v !== 'string') continue
+    if (v === 'true' || v === 'false') out[k] = v === 'true'
+    else if (v.trim() !== '' && Number.isFinite(Number(v))) out[k] = Number(v)
+    changed ||= out[k] !== v
+  }
+  return changed ? out : undefined
 }

@@ -36,9 +36,16 @@ export async function startCommand (args: CommandArgs): Promise<number> {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { stop(signal).then(resolve, (err: unknown) => { logger.error({ err }, 'stop failed'); resolve() }) })
   })
 
-  await service.start()
-  const address = await app.listen({ port, host })
-  if (args.values['demo'] === true) demo = await startRetailDemo(service, logger, { rate: integerOption(args, 'demo-rate', 5) })
+  let address: string
+  try {
+    await service.start()
+    address = await app.listen({ port, host })
+    if (args.values['demo'] === true) demo = await startRetailDemo(service, logger, { rate: integerOption(args, 'demo-rate', 5) })
+  } catch (err) {
+    // A port in use, say: release everything (or the running consumers keep the process alive) and exit 1.
+    await stop('startup failed').catch((stopErr: unknown) => logger.error({ err: stopErr }, 'stop failed'))
+    throw err
+  }
 
   const base = address.replace('[::1]', 'localhost')
   const lines = [
