@@ -20,6 +20,8 @@ import type { CollectionSpec, EnqueueOp, Store, WriteBatch } from '../storage/st
 import { collectionOf, keyFieldsOf, SystemCollection } from './collections.ts'
 import type { Metrics } from './metrics.ts'
 import { Mutex } from './mutex.ts'
+import type { Outbox } from './outbox.ts'
+import { toPrUpdateRecords } from './pr-update.ts'
 import { svErrorRecord } from './sv-errors.ts'
 import type { IngestMessage } from './types.ts'
 import type { SvUpdateEvent } from './sv-update.ts'
@@ -28,6 +30,7 @@ import { toSvUpdateRecords } from './sv-update.ts'
 export interface IngestorOptions {
   pipeline: PipelineDefinition
   store: Store
+  outbox: Outbox
   logger: Logger
   metrics: Metrics
 }
@@ -36,13 +39,12 @@ export interface IngestorOptions {
 export class Ingestor {
   /** Called after a batch enqueued rebuilds (wakes the view builder). */
   onTriggers: () => void = () => {}
-  /** Called with the sv-update events of patched views, after they are durable. */
-  onPatchEvents: (records: Map<string, AppendRecord[]>) => Promise<void> = async () => {}
 
   readonly #pipeline: PipelineDefinition
   readonly #collections: (name: string) => string
   readonly #keys: (name: string) => readonly string[] | undefined
   readonly #store: Store
+  readonly #outbox: Outbox
   readonly #logger: Logger
   readonly #metrics: Metrics
   readonly #formats = new Map<string, Format>()
@@ -54,6 +56,7 @@ export class Ingestor {
     this.#collections = collectionOf(options.pipeline)
     this.#keys = keyFieldsOf(options.pipeline)
     this.#store = options.store
+    this.#outbox = options.outbox
     this.#logger = options.logger
     this.#metrics = options.metrics
     for (const p of this.#pipeline.projections.values()) {
@@ -116,6 +119,7 @@ export class Ingestor {
   async #handle (batch: ConsumedBatch): Promise<void> {
     const write: Required<Pick<WriteBatch, 'put' | 'delete' | 'enqueue'>> = { put: [], delete: [], enqueue: [] }
     const patchEvents: SvUpdateEvent[] = []
+    const prUpdates = new Map<string, AppendRecord[]>()
     for (const def of this.#projectionsOf(batch.topic)) {
       const counters = this.#metrics.projection(def.name)
       counters.consumed += batch.records.length
@@ -150,13 +154,16 @@ export class Ingestor {
       counters.duplicates += result.duplicates
       if (unmapped.size > 0) write.put.push(...await this.#unmappedRecords(def, unmapped))
       if (result.changes.length > 0) {
+        if (def.prUpdateTopic !== undefined) prUpdates.set(def.prUpdateTopic, [...prUpdates.get(def.prUpdateTopic) ?? [], ...toPrUpdateRecords(def, result.changes)])
         write.enqueue.push(...await this.#triggers(result.changes))
         patchEvents.push(...await this.#patches(def, result.changes, write))
       }
     }
+    const events = [...toSvUpdateRecords(this.#pipeline, patchEvents), ...prUpdates]
+    write.put.push(...this.#outbox.entries(events))
     if (write.put.length + write.delete.length + write.enqueue.length === 0) return
     await this.#store.write(write)
-    if (patchEvents.length > 0) await this.onPatchEvents(toSvUpdateRecords(this.#pipeline, patchEvents))
+    if (events.length > 0) await this.#outbox.flush()
     if (write.enqueue.length > 0) this.onTriggers()
   }
 

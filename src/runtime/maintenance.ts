@@ -16,6 +16,7 @@ import { createEmbeddedStore } from '../storage/embedded/index.ts'
 import type { EnqueueOp, Store } from '../storage/store.ts'
 import { collectionOf, keyFieldsOf, pipelineCollections } from './collections.ts'
 import type { ExplainResult } from './types.ts'
+import { Outbox } from './outbox.ts'
 import { ViewBuilder } from './view-builder.ts'
 
 export interface MaintenanceContext {
@@ -97,7 +98,7 @@ export async function rebuildViews (ctx: MaintenanceContext, name: string, progr
   for await (const page of ctx.store.scan(def.collection, {}, pageSize)) await enqueue(page.map(doc => identifierFromView(def, doc)))
 
   const total = seen.size
-  const builder = new ViewBuilder({ pipeline: ctx.pipeline, store: ctx.store, log: ctx.log, logger: ctx.logger, batchSize: pageSize, backoffMs: 0, maxBackoffMs: 0 })
+  const builder = new ViewBuilder({ pipeline: ctx.pipeline, store: ctx.store, outbox: new Outbox(ctx.store, ctx.log, ctx.logger), logger: ctx.logger, batchSize: pageSize, backoffMs: 0, maxBackoffMs: 0 })
   const totals = { built: 0, written: 0, deleted: 0, failed: 0 }
   progress(0, total)
   for (;;) {

@@ -14,6 +14,7 @@ import type { Store } from '../storage/store.ts'
 import { pipelineCollections, SystemCollection } from './collections.ts'
 import type { Engines } from './engines.ts'
 import { Ingestor } from './ingestion.ts'
+import { Outbox } from './outbox.ts'
 import { explainView } from './maintenance.ts'
 import { Metrics } from './metrics.ts'
 import type { BraidService, ExplainResult, IngestMessage, ServiceStatus } from './types.ts'
@@ -46,8 +47,9 @@ export function createService (options: ServiceOptions): Service {
   const store: Store = options.engines.store
   const log: EventLog = options.engines.log
   const metrics = new Metrics(pipeline)
-  const ingestor = new Ingestor({ pipeline, store, logger, metrics })
-  const builder = new ViewBuilder({ pipeline, store, log, logger, metrics, batchSize: options.buildBatchSize ?? 500, lock: ingestor.lock })
+  const outbox = new Outbox(store, log, logger)
+  const ingestor = new Ingestor({ pipeline, store, outbox, logger, metrics })
+  const builder = new ViewBuilder({ pipeline, store, outbox, logger, metrics, batchSize: options.buildBatchSize ?? 500, lock: ingestor.lock })
   const subscriptions: Subscription[] = []
   const startedAt = new Date().toISOString()
   let ready = false
@@ -63,9 +65,13 @@ export function createService (options: ServiceOptions): Service {
 
     async start () {
       await store.ensureCollections(pipelineCollections(pipeline, ingestor.collections()))
-      await log.ensureTopics([...topics, ...[...pipeline.singleViews.values()].map(v => v.svUpdateTopic)].map(name => ({ name })))
+      await log.ensureTopics([
+        ...topics,
+        ...[...pipeline.singleViews.values()].map(v => v.svUpdateTopic),
+        ...[...pipeline.projections.values()].flatMap(p => p.prUpdateTopic === undefined ? [] : [p.prUpdateTopic])
+      ].map(name => ({ name })))
+      await outbox.flush()
       ingestor.onTriggers = () => builder.wake()
-      ingestor.onPatchEvents = async records => builder.appendPatchEvents(records)
       subscriptions.push(log.consume({
         group: ingestionGroup,
         topics,
@@ -94,7 +100,7 @@ export function createService (options: ServiceOptions): Service {
       const deadline = Date.now() + timeoutMs
       for (;;) {
         const lag = await consumerLag(log, ingestionGroup, topics) + await consumerLag(log, chainingGroup, chainedTopics)
-        const queued = await store.queueDepth()
+        const queued = await store.queueDepth() + await store.count(SystemCollection.outbox, {})
         if (lag === 0 && queued === 0 && builder.isIdle()) return
         if (Date.now() > deadline) throw new BraidError('BRAID_NOT_READY', `pipeline not idle after ${timeoutMs} ms (lag ${lag}, queued ${queued})`)
         await new Promise(resolve => setTimeout(resolve, 20))

@@ -6,7 +6,7 @@
  * @module
  */
 import { isBraidError } from '../errors.ts'
-import type { ConsumedBatch, EventLog } from '../event-log/event-log.ts'
+import type { ConsumedBatch } from '../event-log/event-log.ts'
 import type { Logger } from '../logger.ts'
 import type { Doc } from '../model/document.ts'
 import { keyId } from '../model/key.ts'
@@ -18,12 +18,14 @@ import { collectionOf, keyFieldsOf, SystemCollection } from './collections.ts'
 import { svErrorRecord, svErrorStoreId } from './sv-errors.ts'
 import type { Metrics } from './metrics.ts'
 import { Mutex } from './mutex.ts'
+import type { Outbox } from './outbox.ts'
 import { parseSvUpdate, toSvUpdateRecords, type SvUpdateEvent } from './sv-update.ts'
 
 export interface ViewBuilderOptions {
   pipeline: PipelineDefinition
   store: Store
-  log: EventLog
+  /** Where sv-update events go, written with the views they describe. */
+  outbox: Outbox
   logger: Logger
   metrics?: Metrics
   /** Views claimed and built per round (default 500). */
@@ -53,7 +55,7 @@ export class ViewBuilder {
   readonly #collections: (name: string) => string
   readonly #keys: (name: string) => readonly string[] | undefined
   readonly #store: Store
-  readonly #log: EventLog
+  readonly #outbox: Outbox
   readonly #logger: Logger
   readonly #metrics: Metrics | undefined
   readonly #batchSize: number
@@ -74,7 +76,7 @@ export class ViewBuilder {
     this.#collections = collectionOf(options.pipeline)
     this.#keys = keyFieldsOf(options.pipeline)
     this.#store = options.store
-    this.#log = options.log
+    this.#outbox = options.outbox
     this.#logger = options.logger
     this.#metrics = options.metrics
     this.#batchSize = options.batchSize ?? 500
@@ -169,8 +171,10 @@ export class ViewBuilder {
       }
       await this.#buildView(def, list, write, events, round, freshness)
     }
+    const records = toSvUpdateRecords(this.#pipeline, events)
+    write.put.push(...this.#outbox.entries(records))
     await this.#store.write(write)
-    await this.#appendEvents(events)
+    if (records.size > 0) await this.#outbox.flush()
     const now = Date.now()
     for (const [view, eventTime] of freshness) {
       const m = this.#metrics?.view(view)
@@ -221,11 +225,6 @@ export class ViewBuilder {
     }
   }
 
-  async #appendEvents (events: readonly SvUpdateEvent[]): Promise<void> {
-    if (events.length === 0) return
-    for (const [topic, records] of toSvUpdateRecords(this.#pipeline, events)) await this.#log.append(topic, records)
-  }
-
   /** sv-update events of upstream views ⇒ rebuilds of the views that read them. */
   async handleUpstreamUpdates (batch: ConsumedBatch): Promise<void> {
     const byView = new Map<string, ProjectionChange[]>()
@@ -251,12 +250,6 @@ export class ViewBuilder {
     await this.#store.write({ enqueue })
     this.wake()
   }
-
-  /** Appends sv-update events produced outside a build round (Single View Patch). */
-  async appendPatchEvents (records: Map<string, Array<{ key: string | null, value: string | null, timestamp?: number, headers?: Record<string, string> }>>): Promise<void> {
-    for (const [topic, list] of records) await this.#log.append(topic, list)
-  }
-
 }
 
 /** True when the view's aggregation reads documents of `projection` anywhere in its tree. */

@@ -1,0 +1,79 @@
+/**
+ * The outbox: events (sv-update, pr-update) are written to the store in the same write as the change
+ * that makes them true, then relayed to the event log and removed. A crash between the two leaves
+ * them in the outbox, and the next relay (at the latest on start) appends them: at least once, in order.
+ * @module
+ */
+import type { EventLog } from '../event-log/event-log.ts'
+import type { Logger } from '../logger.ts'
+import type { Doc } from '../model/document.ts'
+import { keyId } from '../model/key.ts'
+import type { AppendRecord } from '../model/log-record.ts'
+import type { Store, WriteBatch } from '../storage/store.ts'
+import { SystemCollection } from './collections.ts'
+
+const pageSize = 1000
+
+export class Outbox {
+  readonly #store: Store
+  readonly #log: EventLog
+  readonly #logger: Logger
+  #seq = 0
+  #flushing: Promise<void> | undefined
+  #again = false
+
+  constructor (store: Store, log: EventLog, logger: Logger) {
+    this.#store = store
+    this.#log = log
+    this.#logger = logger
+  }
+
+  /** Outbox documents for these events, to add to a WriteBatch's `put`. Ids sort in creation order. */
+  entries (events: Iterable<[string, AppendRecord[]]>): NonNullable<WriteBatch['put']> {
+    const out: NonNullable<WriteBatch['put']> = []
+    const time = String(Date.now()).padStart(15, '0')
+    for (const [topic, records] of events) {
+      for (const record of records) {
+        const _id = `${time}-${String(this.#seq++ % 1e9).padStart(9, '0')}`
+        out.push({ collection: SystemCollection.outbox, id: keyId({ _id }, ['_id']), doc: { _id, topic, record: record as unknown as Doc } })
+      }
+    }
+    return out
+  }
+
+  /** Appends every pending event to the log, in order, and removes it. Concurrent calls share one run. */
+  async flush (): Promise<void> {
+    if (this.#flushing !== undefined) {
+      this.#again = true
+      return this.#flushing
+    }
+    this.#flushing = (async () => {
+      try {
+        do {
+          this.#again = false
+          await this.#relay()
+        } while (this.#again)
+      } finally {
+        this.#flushing = undefined
+      }
+    })()
+    return this.#flushing
+  }
+
+  async #relay (): Promise<void> {
+    for (;;) {
+      const page = await this.#store.find(SystemCollection.outbox, {}, { limit: pageSize })
+      if (page.length === 0) return
+      const byTopic = new Map<string, AppendRecord[]>()
+      for (const doc of page) {
+        const topic = String(doc['topic'])
+        const list = byTopic.get(topic) ?? []
+        list.push(doc['record'] as AppendRecord)
+        byTopic.set(topic, list)
+      }
+      for (const [topic, records] of byTopic) await this.#log.append(topic, records)
+      await this.#store.write({ delete: page.map(doc => ({ collection: SystemCollection.outbox, id: keyId(doc, ['_id']) })) })
+      this.#logger.debug({ events: page.length }, 'outbox relayed')
+    }
+  }
+}

@@ -1,0 +1,104 @@
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { silentLogger } from '../../src/logger.ts'
+import type { Doc } from '../../src/model/document.ts'
+import { SystemCollection } from '../../src/runtime/collections.ts'
+import { openEngines } from '../../src/runtime/engines.ts'
+import { Outbox } from '../../src/runtime/outbox.ts'
+import { openPipeline, readTopic, retailConfig, tempDir, type Running } from './harness.ts'
+
+const opened: Running[] = []
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map(async r => r.close()))
+})
+
+describe('outbox', () => {
+  it('appends events left in the outbox by a crash when the service starts again', async () => {
+    const dir = tempDir()
+    const first = await openPipeline(retailConfig, dir, { start: false })
+    await first.engines.store.ensureCollections([{ name: SystemCollection.outbox, primaryKey: ['_id'], indexes: [] }])
+    // A write that committed its outbox entries, then the process died before relaying them.
+    const outbox = new Outbox(first.engines.store, first.engines.log, silentLogger())
+    await first.engines.store.write({
+      put: outbox.entries([['braid.customer_sv.sv-update', [
+        { key: '{"email":"a@example.com"}', value: '{"n":1}', timestamp: 1 },
+        { key: '{"email":"a@example.com"}', value: '{"n":2}', timestamp: 2 }
+      ]]])
+    })
+    await first.engines.close()
+
+    const second = await openPipeline(retailConfig, dir)
+    opened.push(second)
+    const records = await readTopic(second.engines.log, 'braid.customer_sv.sv-update')
+    expect(records.map(r => JSON.parse(r.value ?? 'null') as Doc)).toEqual([{ n: 1 }, { n: 2 }])
+    expect(await second.engines.store.count(SystemCollection.outbox, {})).toBe(0)
+  })
+
+  it('keeps events whose append failed and relays them on the next flush', async () => {
+    const engines = await openEngines({ dataDir: tempDir() })
+    try {
+      await engines.store.ensureCollections([{ name: SystemCollection.outbox, primaryKey: ['_id'], indexes: [] }])
+      let failures = 1
+      const flaky = {
+        ...engines.log,
+        append: async (...args: Parameters<typeof engines.log.append>) => {
+          if (failures-- > 0) throw new Error('log down')
+          return engines.log.append(...args)
+        }
+      }
+      const outbox = new Outbox(engines.store, flaky, silentLogger())
+      await engines.store.write({ put: outbox.entries([['t', [{ key: null, value: 'x' }]]]) })
+      await expect(outbox.flush()).rejects.toThrow('log down')
+      expect(await engines.store.count(SystemCollection.outbox, {})).toBe(1)
+      await outbox.flush()
+      expect(await engines.store.count(SystemCollection.outbox, {})).toBe(0)
+      expect((await readTopic(engines.log, 't')).map(r => r.value)).toEqual(['x'])
+    } finally {
+      await engines.close()
+    }
+  })
+})
+
+describe('pr-update events', () => {
+  it('are published in the Mia v2.0.0 shape on the topics of projections that configure one', async () => {
+    const dir = tempDir()
+    const config = join(dir, 'braid.yaml')
+    writeFileSync(config, [
+      'version: 1',
+      'system: shop',
+      'projections:',
+      '  items:',
+      '    topic: shop.items',
+      '    format: debezium',
+      '    key: id',
+      '    prUpdateTopic: shop.items.pr-update',
+      '    fields: { id: castToInteger, name: castToString }',
+      'singleViews:',
+      '  item_sv:',
+      '    base: items',
+      '    key: { id: id }',
+      '    view: { id: items.id, name: items.name }',
+      ''
+    ].join('\n'))
+    const running = await openPipeline(config, join(dir, 'data'))
+    opened.push(running)
+    await running.service.ingest('shop.items', [
+      { key: { id: 1 }, value: { op: 'c', before: null, after: { id: 1, name: 'mug' }, source: { lsn: 1 } } },
+      { key: { id: 1 }, value: { op: 'u', before: null, after: { id: 1, name: 'cup' }, source: { lsn: 2 } } },
+      { key: { id: 1 }, value: { op: 'd', before: { id: 1, name: 'cup' }, after: null, source: { lsn: 3 } } }
+    ])
+    await running.service.idle()
+    const events = await readTopic(running.engines.log, 'shop.items.pr-update')
+    const values = events.map(e => JSON.parse(e.value ?? 'null') as Doc)
+    expect(values.map(v => (v['operation'] as Doc)['type'])).toEqual(['INSERT', 'UPDATE', 'DELETE'])
+    for (const e of events) {
+      expect(JSON.parse(e.headers['messageSchema'] ?? 'null')).toEqual({ type: 'pr-update', version: 'v2.0.0' })
+      expect(JSON.parse(e.key ?? 'null')).toEqual({ id: 1 })
+    }
+    expect(values[0]).toMatchObject({ source: 'shop', storageNamespace: 'items', primaryKeys: ['id'], before: null, after: { id: 1, name: 'mug', __STATE__: 'PUBLIC' } })
+    expect(values[1]).toMatchObject({ before: { name: 'mug' }, after: { name: 'cup' } })
+    expect(values[2]).toMatchObject({ before: { name: 'cup' }, after: null })
+    expect(Object.keys(values[0]?.['after'] as Doc)).not.toContain('__internal__counter')
+  })
+})
