@@ -304,6 +304,23 @@ function isMissing (v: unknown): boolean {
   return v === undefined || v === null
 }
 
+/**
+ * The values of an `$in`/`$nin` node for one known document, or false when it matches nothing: an
+ * empty list, or a `$nin` whose field operand is missing on the known side.
+ */
+function inValues (node: Extract<ConditionNode, { kind: 'in' }>, known: Doc): unknown[] | false {
+  const values: unknown[] = []
+  for (const o of node.operands) {
+    const v = operandValue(o, known)
+    if ('field' in o && isMissing(v)) {
+      if (node.negate) return false
+      continue
+    }
+    values.push(v)
+  }
+  return values.length === 0 ? false : values
+}
+
 /** The Mongo filter of a node for one known document; true = every document, false = none. */
 function buildFilter (node: ConditionNode, known: Doc): Filter | boolean {
   switch (node.kind) {
@@ -313,17 +330,8 @@ function buildFilter (node: ConditionNode, known: Doc): Filter | boolean {
       return { [node.field]: node.op === '$eq' ? eqOperand(v) : { [node.op]: v } }
     }
     case 'in': {
-      const values: unknown[] = []
-      for (const o of node.operands) {
-        const v = operandValue(o, known)
-        if ('field' in o && isMissing(v)) {
-          if (node.negate) return false
-          continue
-        }
-        values.push(v)
-      }
-      if (values.length === 0) return false
-      return { [node.field]: { [node.negate ? '$nin' : '$in']: values } }
+      const values = inValues(node, known)
+      return values === false ? false : { [node.field]: { [node.negate ? '$nin' : '$in']: values } }
     }
     case 'known':
       return evalQueryOp(getPath(known, node.field), node.op, node.value)
@@ -386,17 +394,8 @@ function matches (node: ConditionNode, known: Doc, queried: Doc): boolean {
       return evalQueryOp(getPath(queried, node.field), node.op, v)
     }
     case 'in': {
-      const values: unknown[] = []
-      for (const o of node.operands) {
-        const v = operandValue(o, known)
-        if ('field' in o && isMissing(v)) {
-          if (node.negate) return false
-          continue
-        }
-        values.push(v)
-      }
-      if (values.length === 0) return false
-      return evalQueryOp(getPath(queried, node.field), node.negate ? '$nin' : '$in', values)
+      const values = inValues(node, known)
+      return values !== false && evalQueryOp(getPath(queried, node.field), node.negate ? '$nin' : '$in', values)
     }
     case 'known':
       return evalQueryOp(getPath(known, node.field), node.op, node.value)
