@@ -60,6 +60,22 @@ describe('the HTTP API before the pipeline starts', () => {
       await r.close()
     }
   })
+
+  it('lists the views, projections and ingest topics at /', async () => {
+    const r = await openPipeline(retailConfig, tempDir(), { start: false })
+    const early = await buildApp(r.service, { logger: silentLogger() })
+    try {
+      const index = await early.inject({ method: 'GET', url: '/' })
+      expect(index.statusCode).toBe(200)
+      const body = index.json() as { singleViews: Doc[], projections: Doc[] }
+      expect(body.singleViews).toEqual([{ name: 'customer_sv', url: '/single-views/customer_sv/' }])
+      expect(body.projections).toContainEqual({ name: 'orders', topic: 'shop.public.orders', url: '/projections/orders/', ingest: '/ingest/shop.public.orders' })
+      expect(body.projections).toHaveLength(5)
+    } finally {
+      await early.close()
+      await r.close()
+    }
+  })
 })
 
 describe('the HTTP API on the retail pipeline', () => {
