@@ -40,15 +40,24 @@ export interface PatchResult {
   failures: PatchFailure[]
 }
 
-/** True when the view has patch rules for the projection (its changes patch instead of rebuilding). */
+/**
+ * True when a change of a patched projection is patched rather than rebuilt: an update of a record
+ * that is PUBLIC before and after. Inserts, deletes and key moves change which views reference the
+ * record, which a patch filter cannot know, so they rebuild the affected views instead.
+ */
+export function isPatchable (change: ProjectionChange): boolean {
+  return change.before !== null && change.after !== null && change.before['__STATE__'] === 'PUBLIC' && change.after['__STATE__'] === 'PUBLIC'
+}
+
+/** True when the view has patch rules for the projection (its updates patch instead of rebuilding). */
 export function hasPatchRules (def: SingleViewDefinition, projection: string): boolean {
   return def.patchRules.some(r => r.projection === projection)
 }
 
 /**
  * Applies the view's patch rules of `projection` for a batch of its changes, in order (a later
- * change sees the views as patched by the earlier ones). Changes of other projections and hard
- * deletes (no document after the change) patch nothing.
+ * change sees the views as patched by the earlier ones). Changes of other projections, and changes
+ * that are not plain updates (see isPatchable), patch nothing.
  */
 export async function applyPatches (def: SingleViewDefinition, projection: string, changes: readonly ProjectionChange[], ctx: PatchContext): Promise<PatchResult> {
   const now = (ctx.now ?? (() => new Date()))()
@@ -56,7 +65,7 @@ export async function applyPatches (def: SingleViewDefinition, projection: strin
   const failures: PatchFailure[] = []
 
   for (const [index, change] of changes.entries()) {
-    if (change.projection !== projection || change.after === null) continue
+    if (change.projection !== projection || !isPatchable(change) || change.after === null) continue
     const rules = def.patchRules.filter(r => r.projection === projection)
     for (const rule of rules) {
       let op: PatchOperation

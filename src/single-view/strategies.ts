@@ -8,8 +8,9 @@
  * way up: rebuilding a view that turns out unchanged costs a read, missing one is a bug.
  *
  * With `def.strategyPaths` (projectionChangesSchema.json) the paths replace the derived graph; a
- * manual strategy replaces the automatic one for its projection; a projection patched by a Single
- * View Patch rule of the view never triggers a rebuild of it.
+ * manual strategy replaces the automatic one for its projection; an update of a projection patched
+ * by a Single View Patch rule of the view is patched, not rebuilt (inserts, deletes and key moves
+ * still rebuild: see isPatchable).
  * @module
  */
 import { BraidError } from '../errors.ts'
@@ -19,6 +20,7 @@ import type { ProjectionChange } from '../model/projection.ts'
 import type { AggregationFunction, ErSchema, SingleViewDefinition, StrategyFunction } from '../model/single-view.ts'
 import { createDbFacade, type ReadOnlyDb } from './db-facade.ts'
 import { fetchMatches } from './fetch.ts'
+import { isPatchable } from './patch.ts'
 import { identifierFromBase, normaliseIdentifier, viewId } from './key.ts'
 import { planSingleView, type IdentifyRule, type StrategyNode } from './plan.ts'
 import type { ReadContext } from './types.ts'
@@ -72,7 +74,7 @@ export async function affectedIdentifiers (def: SingleViewDefinition, er: ErSche
   }
 
   for (const change of changes) {
-    if (patched.has(change.projection)) continue
+    if (patched.has(change.projection) && isPatchable(change)) continue
     const manual = def.manualStrategies.get(change.projection)
     if (manual !== undefined) {
       for (const identifier of await runManual(def, manual, change, ctx, db)) add(identifier, change.eventTime, `manual strategy of ${change.projection}`, false)

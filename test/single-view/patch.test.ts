@@ -24,8 +24,10 @@ function def (rules: PatchRule[] = [countryRule]): SingleViewDefinition {
   return { ...d, patchRules: rules }
 }
 
-function change (after: Doc | null, before: Doc | null = null): ProjectionChange {
-  return { projection: 'countries', id: 'x', before, after, eventTime: 1 }
+/** An update by default (the record existed, PUBLIC); pass `before: null` for an insert. */
+function change (after: Doc | null, before: Doc | null = after): ProjectionChange {
+  const state = (d: Doc | null): Doc | null => d === null ? null : { __STATE__: 'PUBLIC', ...d }
+  return { projection: 'countries', id: 'x', before: state(before), after: state(after), eventTime: 1 }
 }
 
 const views: Doc[] = [
@@ -94,8 +96,10 @@ describe('applyPatches', () => {
     expect(out.put).toHaveLength(2)
   })
 
-  it('hard deletes and other projections patch nothing', async () => {
+  it('inserts, soft and hard deletes, and other projections patch nothing (inserts and deletes rebuild instead)', async () => {
     expect((await applyPatches(def(), 'countries', [change(null, { code: 'IT' })], { store, logger })).put).toEqual([])
+    expect((await applyPatches(def(), 'countries', [change({ code: 'IT', name: 'Italy' }, null)], { store, logger })).put).toEqual([])
+    expect((await applyPatches(def(), 'countries', [change({ code: 'IT', name: 'Italy', __STATE__: 'DELETED' }, { code: 'IT', name: 'Italia' })], { store, logger })).put).toEqual([])
     expect((await applyPatches(def(), 'regions', [change({ code: 'IT', name: 'Italy' })], { store, logger })).put).toEqual([])
   })
 

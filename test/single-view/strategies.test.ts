@@ -225,9 +225,15 @@ describe('affectedIdentifiers with manual strategies and patches', () => {
       .rejects.toMatchObject({ code: 'BRAID_STRATEGY_FAILED', retryable: true })
   })
 
-  it('projections with a patch rule of the view trigger no rebuild of it', async () => {
+  it('updates of projections with a patch rule of the view trigger no rebuild of it; inserts and deletes do', async () => {
     const def = shopView({ patchRules: [{ projection: 'products', actionName: 'patchProducts', action: () => ({ filter: {}, update: { $set: { x: 1 } } }) }] })
-    expect((await affected(def, [change('products', null, { productId: 'x' })])).size).toBe(0)
+    const before = { productId: 'x', name: 'old', __STATE__: 'PUBLIC' }
+    const after = { productId: 'x', name: 'new', __STATE__: 'PUBLIC' }
+    const plain = shopView()
+    expect((await affected(def, [change('products', before, after)])).size).toBe(0)
+    expect((await affected(plain, [change('products', before, after)])).size).toBeGreaterThan(0)
+    expect(ids(await affected(def, [change('products', null, after)]))).toEqual(ids(await affected(plain, [change('products', null, after)])))
+    expect(ids(await affected(def, [change('products', before, { ...before, __STATE__: 'DELETED' })]))).toEqual(ids(await affected(plain, [change('products', before, { ...before, __STATE__: 'DELETED' })])))
     expect(ids(await affected(def, [change('profiles', null, { profileId: 'p3', customerId: 'c2' })]))).toEqual(['c2'])
   })
 })
