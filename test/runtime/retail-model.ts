@@ -3,9 +3,9 @@
  * tables, a history generator over them, and a reference aggregator of `customer_sv` written from
  * the YAML's intent, not from braid's code.
  *
- * Tiers are patched into views (Single View Patch), never rebuilt from: a tier created after the
- * customers that reference it, deleted, or re-keyed is never reflected in their views, by design of
- * the patch rule. Histories therefore load the tiers first and only update them afterwards.
+ * Tiers are patched into views (Single View Patch) when they are updated; a tier created after the
+ * customers that reference it, or deleted, rebuilds their views instead. Histories load four tiers
+ * first, then update, create (`diamond`, referenced by customers from the start) and delete tiers.
  */
 import type fc from 'fast-check'
 import type { Command, ModelProjection, Row, Step, TableSpec } from './cdc-history.ts'
@@ -95,7 +95,9 @@ export const retailOps = {
   newPrefs: 2,
   updatePrefs: 2,
   deletePrefs: 1,
-  updateTier: 2
+  updateTier: 2,
+  createTier: 1,
+  deleteTier: 1
 }
 export type RetailOp = keyof typeof retailOps
 
@@ -288,6 +290,18 @@ export function retailHistory (commands: ReadonlyArray<Command<RetailOp>>): { db
         malformedTable = 'tiers'
         const row = db.pick('tiers', a)
         if (row !== undefined) db.update('tiers', row, b % 2 === 0 ? { ...row, discount_pct: c } : { ...row, name: `${String(row['tier_code'])}-${c}` })
+        break
+      }
+      case 'createTier': {
+        malformedTable = 'tiers'
+        const code = tierCodes[a % (tierCodes.length - 1)] ?? 'diamond'
+        if (!db.rows('tiers').some(t => t['tier_code'] === code)) db.insert('tiers', { tier_code: code, name: `${code}-${b}`, discount_pct: c % 30 })
+        break
+      }
+      case 'deleteTier': {
+        malformedTable = 'tiers'
+        const row = db.pick('tiers', a)
+        if (row !== undefined) db.delete('tiers', row)
         break
       }
     }
