@@ -110,3 +110,24 @@ describe('the projection stage', () => {
     expect((await service.status()).projections['customers']).toMatchObject({ consumed: 3, applied: 1, duplicates: 1, stale: 1 })
   })
 })
+
+describe('a Debezium truncate', () => {
+  it('deletes every record of the projection and the views built on them, and later inserts come back', async () => {
+    running = await openPipeline(retailConfig, tempDir())
+    const { service } = running
+    await service.ingest(topics.orders, [retail.order(1, 1, '10.00'), retail.order(2, 2, '20.00')])
+    await service.ingest(topics.customers, [retail.customer(customerRow(1)), retail.customer(customerRow(2))])
+    await service.idle()
+    expect((await customerView(service, 'customer.1@example.com'))?.['orders']).toHaveLength(1)
+
+    await service.ingest(topics.orders, [{ key: null, value: { op: 't', before: null, after: null, source: { connector: 'postgresql', lsn: 10_000_000 }, ts_ms: Date.now() } }])
+    await service.idle()
+    expect(await service.store.count('orders', { __STATE__: 'PUBLIC' })).toBe(0)
+    expect((await customerView(service, 'customer.1@example.com'))?.['orders']).toEqual([])
+    expect((await customerView(service, 'customer.2@example.com'))?.['orders']).toEqual([])
+
+    await service.ingest(topics.orders, [retail.order(3, 2, '1.00')])
+    await service.idle()
+    expect(((await customerView(service, 'customer.2@example.com'))?.['orders'] as Doc[]).map(o => o['orderId'])).toEqual([3])
+  })
+})
