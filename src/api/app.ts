@@ -10,6 +10,7 @@ import type { BraidService } from '../runtime/types.ts'
 import { registerCollectionRoutes } from './routes/collections.ts'
 import { registerHealthRoutes } from './routes/health.ts'
 import { registerIngestRoutes } from './routes/ingest.ts'
+import { registerMetricsRoutes } from './routes/metrics.ts'
 import { registerOperationsRoutes } from './routes/operations.ts'
 
 export interface AppOptions {
@@ -45,6 +46,7 @@ export async function buildApp (service: BraidService, options: AppOptions): Pro
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'not found' }))
 
   registerHealthRoutes(app, service)
+  registerMetricsRoutes(app, service)
   registerIngestRoutes(app, service)
   registerCollectionRoutes(app, service)
   registerOperationsRoutes(app, service)

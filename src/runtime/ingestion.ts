@@ -4,6 +4,7 @@
  * Messages that cannot be decoded or cast go to the dead-letter collection; the batch goes on.
  * @module
  */
+import { performance } from 'node:perf_hooks'
 import { createFormat, type Format } from '../connectors/formats/index.ts'
 import { BraidError, isBraidError, toBraidError } from '../errors.ts'
 import type { ConsumedBatch } from '../event-log/event-log.ts'
@@ -110,7 +111,11 @@ export class Ingestor {
    * and a concurrent batch committing in between would make them walk a stale graph and miss a view.
    */
   async handle (batch: ConsumedBatch): Promise<void> {
-    return this.lock.run(async () => this.#handle(batch))
+    return this.lock.run(async () => {
+      const started = performance.now()
+      await this.#handle(batch)
+      this.#metrics.ingestBatch.observe((performance.now() - started) / 1000)
+    })
   }
 
   /** Held while a batch computes and commits its effects; the chaining stage shares it. */
@@ -142,6 +147,7 @@ export class Ingestor {
           if (isBraidError(caught) && caught.retryable) throw caught
           const err = isBraidError(caught) ? caught : toBraidError(caught, 'BRAID_INTERNAL', 'decoding the message failed unexpectedly')
           counters.deadLettered++
+          this.#metrics.error(err.code)
           write.put.push(deadLetter(def, record, err))
           this.#logger.warn({ projection: def.name, topic: record.topic, partition: record.partition, offset: record.offset, code: err.code, reason: err.message }, 'message dead-lettered')
         }
@@ -186,7 +192,10 @@ export class Ingestor {
       write.put.push(...result.put)
       events.push(...result.events)
       this.#metrics.view(view.name).patched += result.events.length
-      for (const failure of result.failures) write.put.push(svErrorRecord(view.name, failure.identifier ?? {}, failure.error, 'PATCH'))
+      for (const failure of result.failures) {
+        this.#metrics.error(failure.error.code)
+        write.put.push(svErrorRecord(view.name, failure.identifier ?? {}, failure.error, 'PATCH'))
+      }
     }
     return events
   }

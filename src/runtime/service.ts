@@ -57,6 +57,15 @@ export function createService (options: ServiceOptions): Service {
   const topics = [...new Set([...pipeline.projections.values()].map(p => p.topic))]
   const chainedTopics = builder.chainedTopics()
 
+  /** Consumer lag per ingestion topic and trigger-queue depth per view, read now. */
+  async function backlog (): Promise<{ lags: Map<string, number>, queued: Map<string, number> }> {
+    const lags = new Map<string, number>()
+    for (const t of topics) lags.set(t, await consumerLag(log, ingestionGroup, [t]))
+    const queued = new Map<string, number>()
+    for (const v of pipeline.singleViews.keys()) queued.set(v, await store.queueDepth(v))
+    return { lags, queued }
+  }
+
   return {
     pipeline,
     store,
@@ -114,11 +123,14 @@ export function createService (options: ServiceOptions): Service {
     },
 
     async status (): Promise<ServiceStatus> {
-      const lags = new Map<string, number>()
-      for (const t of topics) lags.set(t, await consumerLag(log, ingestionGroup, [t]))
-      const queued = new Map<string, number>()
-      for (const v of pipeline.singleViews.keys()) queued.set(v, await store.queueDepth(v))
+      const { lags, queued } = await backlog()
       return metrics.status({ ready, startedAt, store: store.kind, eventLog: log.kind, lags, queued })
+    },
+
+    async metrics (): Promise<string> {
+      const { lags, queued } = await backlog()
+      const outboxPending = await store.count(SystemCollection.outbox, {})
+      return metrics.exposition({ ready, lags, queued, outboxPending })
     },
 
     async explain (view: string, identifier: Doc): Promise<ExplainResult> {

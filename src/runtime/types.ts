@@ -45,6 +45,10 @@ export interface ViewCounters {
   queued: number
   /** Source event time → view written, last observed, ms. */
   lastFreshnessMs: number | null
+  /** Median source event time → view written since start, ms, estimated from the freshness histogram. */
+  freshnessP50Ms: number | null
+  /** 99th percentile of the same, ms (the highest bucket bound, 60 000, when beyond it). */
+  freshnessP99Ms: number | null
 }
 
 export interface ServiceStatus {
@@ -74,6 +78,8 @@ export interface BraidService {
   /** Decodes every message with the topic's format, then appends all of them, or none (BRAID_INGEST_INVALID). */
   ingest (topic: string, messages: readonly IngestMessage[]): Promise<{ appended: number }>
   status (): Promise<ServiceStatus>
+  /** Every metric in the Prometheus text exposition format 0.0.4 (`GET /-/metrics`). */
+  metrics (): Promise<string>
   explain (view: string, identifier: Doc): Promise<ExplainResult>
   /** Re-appends a dead-lettered message to its topic and marks it replayed. */
   replayDeadLetter (id: string): Promise<void>

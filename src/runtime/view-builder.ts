@@ -5,6 +5,7 @@
  * view never stops the others. Also consumes upstream views' sv-update events (view chaining).
  * @module
  */
+import { performance } from 'node:perf_hooks'
 import { isBraidError } from '../errors.ts'
 import type { ConsumedBatch } from '../event-log/event-log.ts'
 import type { Logger } from '../logger.ts'
@@ -68,6 +69,7 @@ export class ViewBuilder {
   #busy = false
   #loop: Promise<void> = Promise.resolve()
   #wake: (() => void) | undefined
+  #woken = false
   #paused = new Set<string>()
   readonly #lock: Mutex
 
@@ -107,10 +109,12 @@ export class ViewBuilder {
     await this.#loop
   }
 
+  /** New work is queued: build now. A wake-up while a round runs is kept, so the loop does not sleep after it. */
   wake (): void {
     const w = this.#wake
     this.#wake = undefined
-    w?.()
+    if (w === undefined) this.#woken = true
+    else w()
   }
 
   isIdle (): boolean {
@@ -126,6 +130,7 @@ export class ViewBuilder {
   async #run (): Promise<void> {
     while (this.#running) {
       let round: BuildRound | undefined
+      this.#woken = false
       this.#busy = true
       try {
         round = await this.buildRound()
@@ -135,6 +140,10 @@ export class ViewBuilder {
         this.#busy = false
       }
       if (round !== undefined && round.claimed > 0) continue
+      if (this.#woken) {
+        this.#woken = false
+        continue
+      }
       await new Promise<void>(resolve => {
         const timer = setTimeout(resolve, 250)
         this.#wake = () => { clearTimeout(timer); resolve() }
@@ -148,6 +157,7 @@ export class ViewBuilder {
   }
 
   async #buildRound (views?: readonly string[]): Promise<BuildRound> {
+    const started = performance.now()
     const allowed = views ?? [...this.#pipeline.singleViews.keys()].filter(v => !this.#paused.has(v))
     const round: BuildRound = { claimed: 0, written: 0, deleted: 0, unchanged: 0, failed: 0 }
     if (allowed.length === 0) return round
@@ -162,7 +172,8 @@ export class ViewBuilder {
     }
     const write: Required<Pick<WriteBatch, 'put' | 'delete' | 'complete' | 'retry'>> = { put: [], delete: [], complete: [], retry: [] }
     const events: SvUpdateEvent[] = []
-    const freshness: Array<[string, number]> = []
+    /** Entries whose view was written or deleted: their freshness is observed once the write is durable. */
+    const freshness: QueueEntry[] = []
     for (const [name, list] of byView) {
       const def = this.#pipeline.singleViews.get(name)
       if (def === undefined) {
@@ -175,15 +186,16 @@ export class ViewBuilder {
     write.put.push(...this.#outbox.entries(records))
     await this.#store.write(write)
     if (records.size > 0) await this.#outbox.flush()
-    const now = Date.now()
-    for (const [view, eventTime] of freshness) {
-      const m = this.#metrics?.view(view)
-      if (m !== undefined) m.lastFreshnessMs = now - eventTime
+    const metrics = this.#metrics
+    if (metrics !== undefined) {
+      const now = Date.now()
+      for (const e of freshness) metrics.observeFreshness(e.view, now - e.eventTime)
+      metrics.buildRound.observe((performance.now() - started) / 1000)
     }
     return round
   }
 
-  async #buildView (def: SingleViewDefinition, entries: QueueEntry[], write: Required<Pick<WriteBatch, 'put' | 'delete' | 'complete' | 'retry'>>, events: SvUpdateEvent[], round: BuildRound, freshness: Array<[string, number]>): Promise<void> {
+  async #buildView (def: SingleViewDefinition, entries: QueueEntry[], write: Required<Pick<WriteBatch, 'put' | 'delete' | 'complete' | 'retry'>>, events: SvUpdateEvent[], round: BuildRound, freshness: QueueEntry[]): Promise<void> {
     const ctx = { store: this.#store, logger: this.#logger, collections: this.#collections, projectionKey: this.#keys }
     const counters = this.#metrics?.view(def.name)
     const results = await aggregateViews(def, this.#pipeline.er, entries.map(e => e.identifier), ctx)
@@ -192,6 +204,7 @@ export class ViewBuilder {
     write.delete.push(...out.delete)
     events.push(...out.events)
     const failed = new Map(out.failures.map(f => [f.id, f.error]))
+    const changed = new Set(out.events.map(e => e.id))
     // sv-error records of keys that failed before keep their createdAt (the first failure).
     const retried = entries.filter(e => e.attempts > 0 && failed.has(e.id)).map(e => svErrorStoreId(def.name, e.identifier, 'AGGREGATION'))
     const previous = retried.length === 0 ? new Map<string, Doc>() : await this.#store.getMany(SystemCollection.svErrors, retried)
@@ -199,12 +212,13 @@ export class ViewBuilder {
       const error = failed.get(e.id)
       if (error === undefined) {
         write.complete.push({ view: e.view, id: e.id, seq: e.seq })
-        freshness.push([def.name, e.eventTime])
+        if (changed.has(e.id)) freshness.push(e)
         if (e.attempts > 0) write.delete.push({ collection: SystemCollection.svErrors, id: svErrorStoreId(def.name, e.identifier, 'AGGREGATION') })
         continue
       }
       round.failed++
       if (counters !== undefined) counters.failed++
+      this.#metrics?.error(isBraidError(error) ? error.code : 'BRAID_INTERNAL')
       const attempts = e.attempts + 1
       const delay = Math.min(this.#backoffMs * 2 ** (attempts - 1), this.#maxBackoffMs)
       const message = error instanceof Error ? error.message : String(error)

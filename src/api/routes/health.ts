@@ -10,6 +10,7 @@ export function registerHealthRoutes (app: FastifyInstance, service: BraidServic
     singleViews: [...service.pipeline.singleViews.keys()].map(name => ({ name, url: `/single-views/${name}/` })),
     projections: [...service.pipeline.projections.values()].map(p => ({ name: p.name, topic: p.topic, url: `/projections/${p.name}/`, ingest: `/ingest/${p.topic}` })),
     status: '/-/status',
+    metrics: '/-/metrics',
     health: '/-/healthz',
     ready: '/-/ready'
   }))
