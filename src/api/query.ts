@@ -23,9 +23,10 @@ export interface ReadQuery {
 
 /**
  * Builds `{ $and: [_q, field filters, state] }` and the paging options; throws BRAID_QUERY_INVALID.
- * `stateful: false` is for collections without `__STATE__` (system collections).
+ * `stateful: false` is for collections without `__STATE__` (system collections); `unbounded: true`
+ * (exports) gives `_l` no default and no maximum.
  */
-export function parseReadQuery (query: QueryString, { paged, stateful = true }: { paged: boolean, stateful?: boolean }): ReadQuery {
+export function parseReadQuery (query: QueryString, { paged, stateful = true, unbounded = false }: { paged: boolean, stateful?: boolean, unbounded?: boolean }): ReadQuery {
   const parts: Filter[] = []
   const q = single(query, '_q')
   if (q !== undefined) parts.push(parseFilter(q))
@@ -39,7 +40,8 @@ export function parseReadQuery (query: QueryString, { paged, stateful = true }: 
 
   const options: FindOptions = {}
   if (paged) {
-    options.limit = integer(query, '_l', 1, MAX_LIMIT) ?? DEFAULT_LIMIT
+    const limit = unbounded ? integer(query, '_l', 1, Number.MAX_SAFE_INTEGER) : integer(query, '_l', 1, MAX_LIMIT) ?? DEFAULT_LIMIT
+    if (limit !== undefined) options.limit = limit
     const skip = integer(query, '_sk', 0, Number.MAX_SAFE_INTEGER)
     if (skip !== undefined) options.skip = skip
     const sort = parseSort(query['_s'])

@@ -88,6 +88,7 @@ class Compiler {
       system: p.system
     }
     if (p.prUpdateTopic !== undefined) definition.prUpdateTopic = p.prUpdateTopic
+    if (p.endpointBasePath !== undefined) definition.endpointBasePath = p.endpointBasePath
     return definition
   }
 
@@ -145,6 +146,7 @@ class Compiler {
     }
     if (sv.strategyPaths !== undefined) definition.strategyPaths = sv.strategyPaths
     if (sv.identifierFunctions.size > 0) definition.identifierFunctions = identifierFunctions
+    if (sv.endpointBasePath !== undefined) definition.endpointBasePath = sv.endpointBasePath
     return definition
   }
 

@@ -36,6 +36,7 @@ export interface ProjectionDraft {
   fields: FieldDraft[]
   softDelete: boolean
   system: string
+  endpointBasePath?: string
 }
 
 export interface SingleViewDraft {
@@ -59,6 +60,8 @@ export interface SingleViewDraft {
   patchRules: Array<{ projection: string, source: FunctionSource, actionName: string }>
   /** Topic of sv-update events; `braid.<view>.sv-update` when absent. */
   svUpdateTopic?: string
+  /** Extra mount path of the view's read routes. */
+  endpointBasePath?: string
 }
 
 export interface PipelineDraft {

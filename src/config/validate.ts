@@ -23,6 +23,7 @@ import type {
 import { isConstant } from '../single-view/values.ts'
 import { conditionFields, readCondition } from './conditions.ts'
 import { loc } from './draft.ts'
+import { endpointBasePathProblem, pathsOverlap } from './endpoints.ts'
 import { listOf, Problems } from './problems.ts'
 import type { Loc } from './problems.ts'
 
@@ -57,6 +58,7 @@ export function validatePipeline (pipeline: PipelineDefinition, options: Validat
   const usage: EdgeUsage = { referenced: new Set(), resolved: new Set() }
   checkProjections(pipeline, problems)
   checkTopicsAndCollections(pipeline, problems)
+  checkEndpointBasePaths(pipeline, problems)
   const singleViews = new Map<string, SingleViewDefinition>()
   for (const sv of pipeline.singleViews.values()) {
     singleViews.set(sv.name, new ViewValidator(pipeline, sv, problems, usage, options).run())
@@ -117,6 +119,25 @@ function checkTopicsAndCollections (pipeline: PipelineDefinition, problems: Prob
     useTopic(sv.svUpdateTopic, `the sv-update topic of single view "${sv.name}"`, loc.view(sv.name, 'updateTopic'))
     useCollection(sv.collection, `single view "${sv.name}"`, loc.view(sv.name, 'collection'))
   }
+}
+
+/** Extra mount paths: well formed, outside braid's own routes, and not overlapping one another. */
+function checkEndpointBasePaths (pipeline: PipelineDefinition, problems: Problems): void {
+  const mounts: Array<{ path: string, owner: string }> = []
+  const check = (path: string | undefined, owner: string, at: Loc): void => {
+    if (path === undefined) return
+    const problem = endpointBasePathProblem(path)
+    if (problem !== undefined) {
+      problems.at(at, problem)
+      return
+    }
+    const other = mounts.find(m => pathsOverlap(m.path, path))
+    if (other === undefined) mounts.push({ path, owner })
+    else if (other.path === path) problems.at(at, `"${path}" is already the endpointBasePath of ${other.owner}`)
+    else problems.at(at, `"${path}" overlaps "${other.path}", the endpointBasePath of ${other.owner}: one path cannot hold another's routes`)
+  }
+  for (const p of pipeline.projections.values()) check(p.endpointBasePath, `projection "${p.name}"`, loc.projection(p.name, 'endpointBasePath'))
+  for (const sv of pipeline.singleViews.values()) check(sv.endpointBasePath, `single view "${sv.name}"`, loc.view(sv.name, 'endpointBasePath'))
 }
 
 function checkEdges (pipeline: PipelineDefinition, problems: Problems, usage: EdgeUsage): void {

@@ -77,6 +77,11 @@ export interface ProjectionDefinition {
   indexedFields: string[]
   /** System of record this projection belongs to (`source` in pr-update events). */
   system: string
+  /**
+   * Extra mount path of the read routes (`/customers`), besides `/projections/{name}`: the CRUD
+   * Service's `endpointBasePath`, for drop-in compatibility.
+   */
+  endpointBasePath?: string
 }
 
 /** Result of mapping one ChangeEvent onto a projection (pure; see projections/mapper.ts). */

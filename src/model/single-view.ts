@@ -162,6 +162,11 @@ export interface SingleViewDefinition {
   patchRules: PatchRule[]
   /** Topic where sv-update events of this view go. */
   svUpdateTopic: string
+  /**
+   * Extra mount path of the read routes (`/customers-sv`), besides `/single-views/{name}`: the CRUD
+   * Service's `endpointBasePath`, for drop-in compatibility.
+   */
+  endpointBasePath?: string
 }
 
 export interface PipelineDefinition {

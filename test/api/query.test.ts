@@ -112,6 +112,22 @@ describe('parseReadQuery', () => {
     })
   })
 
+  describe('_l of an export (unbounded)', () => {
+    const exported = (query: QueryString): ReturnType<typeof parseReadQuery> => parseReadQuery(query, { paged: true, unbounded: true })
+
+    it('has no default and no maximum', () => {
+      expect('limit' in exported({}).options).toBe(false)
+      expect(exported({ _l: '201' }).options.limit).toBe(201)
+      expect(exported({ _l: '1000000' }).options.limit).toBe(1_000_000)
+    })
+
+    it('still takes the other paging options and rejects a limit below 1 or not an integer', () => {
+      expect(exported({ _l: '3', _sk: '2', _s: '-a', _p: 'a,b' }).options).toEqual({ limit: 3, skip: 2, sort: { a: -1 }, projection: { a: 1, b: 1 } })
+      expect(thrown(() => exported({ _l: '0' })).message).toBe('_l must be >= 1')
+      expect(thrown(() => exported({ _l: '2.5' })).message).toBe('_l must be an integer, got "2.5"')
+    })
+  })
+
   describe('_sk', () => {
     it('skips the given number of documents, zero included', () => {
       expect(paged({ _sk: '0' }).options.skip).toBe(0)

@@ -1,47 +1,115 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { BraidError } from '../../errors.ts'
 import type { Doc } from '../../model/document.ts'
+import type { ProjectionDefinition } from '../../model/projection.ts'
+import type { SingleViewDefinition } from '../../model/single-view.ts'
 import type { BraidService } from '../../runtime/types.ts'
+import {
+  closeSignal, csvSerializer, documentPages, exportContentTypes, jsonArraySerializer, ndjsonSerializer, negotiateExport, onePage, sendDocuments,
+  type Serializer
+} from '../export.ts'
 import { parseReadQuery, type QueryString } from '../query.ts'
+import { projectionSchema, singleViewSchema, type DocumentSchema } from '../schema.ts'
 
 type Kind = 'single-views' | 'projections'
 
+/** The collection a request reads. */
+type Target =
+  | { kind: 'single-views', def: SingleViewDefinition }
+  | { kind: 'projections', def: ProjectionDefinition }
+
+type Request = FastifyRequest<{ Params: { name?: string, id?: string }, Querystring: QueryString }>
+type Resolver = (request: Request) => Target
+
 /**
- * Read routes in the CRUD Service's shapes: `GET /{kind}/{name}/` (JSON array), `/count` (bare integer),
- * `/{id}` (by `_id`, 404 `{"error":"not found"}`). Projections are read-only.
+ * Read routes in the CRUD Service's shapes: `GET {base}/` (JSON array, streamed), `/count` (bare
+ * integer), `/export` (ndjson, JSON or CSV by Accept, streamed, no page limit), `/schema` (JSON schema
+ * of the documents) and `/{id}` (by `_id`, 404 `{"error":"not found"}`). Every view and projection is
+ * mounted at `/single-views/{name}` or `/projections/{name}`, and also at its `endpointBasePath` when
+ * it has one. Projections are read-only.
  */
 export function registerCollectionRoutes (app: FastifyInstance, service: BraidService): void {
   for (const kind of ['single-views', 'projections'] as const) {
-    // The collection root answers with and without the trailing slash, as the CRUD Service's does.
-    for (const root of [`/${kind}/:name/`, `/${kind}/:name`]) {
-      app.get<{ Params: { name: string }, Querystring: QueryString }>(root, async (request) => {
-        const collection = resolve(service, kind, request.params.name)
-        const { filter, options } = parseReadQuery(request.query, { paged: true })
-        const docs = await service.store.find(collection, filter, options)
-        return docs.map(publicView)
-      })
-    }
-    app.get<{ Params: { name: string }, Querystring: QueryString }>(`/${kind}/:name/count`, async (request) => {
-      const collection = resolve(service, kind, request.params.name)
-      const { filter } = parseReadQuery(request.query, { paged: false })
-      return service.store.count(collection, filter)
-    })
-    app.get<{ Params: { name: string, id: string }, Querystring: QueryString }>(`/${kind}/:name/:id`, async (request) => {
-      const collection = resolve(service, kind, request.params.name)
-      // _q, field filters and the _st state filter (default PUBLIC), plus the _id.
-      const { filter } = parseReadQuery(request.query, { paged: false })
-      const docs = await service.store.find(collection, { $and: [filter, { _id: request.params.id }] }, { limit: 1 })
-      const doc = docs[0]
-      if (doc === undefined) throw new BraidError('BRAID_NOT_FOUND', 'document not found')
-      return publicView(doc)
-    })
+    mount(app, service, `/${kind}/:name`, request => resolve(service, kind, request.params.name ?? ''))
+  }
+  for (const def of service.pipeline.singleViews.values()) {
+    if (def.endpointBasePath !== undefined) mount(app, service, def.endpointBasePath, () => ({ kind: 'single-views', def }))
+  }
+  for (const def of service.pipeline.projections.values()) {
+    if (def.endpointBasePath !== undefined) mount(app, service, def.endpointBasePath, () => ({ kind: 'projections', def }))
   }
 }
 
-function resolve (service: BraidService, kind: Kind, name: string): string {
-  const def = kind === 'single-views' ? service.pipeline.singleViews.get(name) : service.pipeline.projections.get(name)
-  if (def === undefined) throw new BraidError('BRAID_NOT_FOUND', `no ${kind === 'single-views' ? 'single view' : 'projection'} "${name}"`)
-  return def.collection
+function mount (app: FastifyInstance, service: BraidService, base: string, target: Resolver): void {
+  const list = async (request: Request, reply: FastifyReply): Promise<FastifyReply> => {
+    const { def } = target(request)
+    const { filter, options } = parseReadQuery(request.query, { paged: true })
+    const docs = await service.store.find(def.collection, filter, options)
+    return sendDocuments(request, reply, onePage(docs.map(publicView)), jsonArraySerializer, 'application/json')
+  }
+  // The collection root answers with and without the trailing slash, as the CRUD Service's does.
+  app.get(`${base}/`, list)
+  app.get(base, list)
+
+  app.get(`${base}/count`, async (request: Request) => {
+    const { def } = target(request)
+    const { filter } = parseReadQuery(request.query, { paged: false })
+    return service.store.count(def.collection, filter)
+  })
+
+  app.get(`${base}/export`, async (request: Request, reply: FastifyReply) => {
+    const t = target(request)
+    const { filter, options } = parseReadQuery(request.query, { paged: true, unbounded: true })
+    const accept = request.headers.accept
+    const negotiated = negotiateExport(accept)
+    if ('unsupported' in negotiated) {
+      return reply.code(406).send({ statusCode: 406, error: 'Not Acceptable', message: `unsupported file type ${negotiated.unsupported}` })
+    }
+    let serializer: Serializer
+    if (negotiated.format === 'csv') serializer = csvSerializer(csvColumns(options.projection, schemaOf(service, t)))
+    else serializer = negotiated.format === 'json' ? jsonArraySerializer : ndjsonSerializer
+    const pages = documentPages(service.store, t.def.collection, {
+      filter,
+      ...(options.sort === undefined ? {} : { sort: options.sort }),
+      ...(options.skip === undefined ? {} : { skip: options.skip }),
+      ...(options.limit === undefined ? {} : { limit: options.limit }),
+      ...(options.projection === undefined ? {} : { projection: options.projection })
+    }, publicView, closeSignal(reply))
+    return sendDocuments(request, reply, pages, serializer, exportContentTypes[negotiated.format])
+  })
+
+  app.get(`${base}/schema`, async (request: Request) => schemaOf(service, target(request)))
+
+  app.get(`${base}/:id`, async (request: Request) => {
+    const { def } = target(request)
+    // _q, field filters and the _st state filter (default PUBLIC), plus the _id.
+    const { filter } = parseReadQuery(request.query, { paged: false })
+    const docs = await service.store.find(def.collection, { $and: [filter, { _id: request.params.id }] }, { limit: 1 })
+    const doc = docs[0]
+    if (doc === undefined) throw new BraidError('BRAID_NOT_FOUND', 'document not found')
+    return publicView(doc)
+  })
+}
+
+function resolve (service: BraidService, kind: Kind, name: string): Target {
+  if (kind === 'single-views') {
+    const def = service.pipeline.singleViews.get(name)
+    if (def !== undefined) return { kind, def }
+  } else {
+    const def = service.pipeline.projections.get(name)
+    if (def !== undefined) return { kind, def }
+  }
+  throw new BraidError('BRAID_NOT_FOUND', `no ${kind === 'single-views' ? 'single view' : 'projection'} "${name}"`)
+}
+
+function schemaOf (service: BraidService, target: Target): DocumentSchema {
+  return target.kind === 'single-views' ? singleViewSchema(service.pipeline, target.def) : projectionSchema(target.def)
+}
+
+/** CSV columns: `_id`, then the `_p` fields in their order, else every field of the schema in its order. */
+function csvColumns (projection: Record<string, 0 | 1> | undefined, schema: DocumentSchema): string[] {
+  const fields = projection === undefined ? Object.keys(schema.properties) : Object.keys(projection)
+  return ['_id', ...fields.filter(f => f !== '_id')]
 }
 
 /** Drops braid's internal bookkeeping fields (`__internal__*`) from API output. */

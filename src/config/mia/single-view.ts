@@ -3,7 +3,7 @@
  * `aggregation.json`, `singleViewKey.json`, and optionally `validator.js`, the `__fromFile__` files,
  * `projectionChangesSchema.json` (strategy paths), `svTriggerHandlerCustomConfig.json` (patch rules),
  * `kafkaProjectionUpdates.json` (manual strategies) and braid's own `settings.json`
- * (`upsertStrategy`, `deleteStrategy`, `collection`, `svUpdateTopic`).
+ * (`upsertStrategy`, `deleteStrategy`, `collection`, `svUpdateTopic`, `endpointBasePath`).
  * @module
  */
 import { existsSync } from 'node:fs'
@@ -87,7 +87,7 @@ function readSettings (dir: string, svDir: string, draft: SingleViewDraft, probl
   if (!file.exists()) return
   const root = file.readObject()
   if (root === undefined) return
-  root.warnUnknown(['upsertStrategy', 'deleteStrategy', 'collection', 'svUpdateTopic'])
+  root.warnUnknown(['upsertStrategy', 'deleteStrategy', 'collection', 'svUpdateTopic', 'endpointBasePath'])
   const upsert = root.string('upsertStrategy')
   if (upsert !== undefined) {
     if (upsertStrategies.includes(upsert)) draft.upsert = upsert as UpsertStrategy
@@ -107,6 +107,11 @@ function readSettings (dir: string, svDir: string, draft: SingleViewDraft, probl
   if (topic !== undefined) {
     draft.svUpdateTopic = topic
     root.register(loc.view(draft.name, 'updateTopic'), 'svUpdateTopic')
+  }
+  const basePath = root.string('endpointBasePath')
+  if (basePath !== undefined) {
+    draft.endpointBasePath = basePath
+    root.register(loc.view(draft.name, 'endpointBasePath'), 'endpointBasePath')
   }
 }
 

@@ -62,6 +62,7 @@ function projectionDraft (dir: string, name: string, p: NativeProjection, system
   set(loc.projection(name, 'format'), at('format'))
   set(loc.projection(name, 'collection'), p.collection === undefined ? at() : at('collection'))
   if (p.prUpdateTopic !== undefined) set(loc.projection(name, 'prUpdateTopic'), at('prUpdateTopic'))
+  if (p.endpointBasePath !== undefined) set(loc.projection(name, 'endpointBasePath'), at('endpointBasePath'))
   const fields: FieldDraft[] = []
   for (const [source, value] of Object.entries(p.fields)) {
     set(loc.projection(name, 'field', source), at('fields', source))
@@ -83,6 +84,7 @@ function projectionDraft (dir: string, name: string, p: NativeProjection, system
     system: p.system ?? system
   }
   if (p.prUpdateTopic !== undefined) draft.prUpdateTopic = p.prUpdateTopic
+  if (p.endpointBasePath !== undefined) draft.endpointBasePath = p.endpointBasePath
   const format = p.format ?? nativeDefaults.format
   if (typeof format === 'string') {
     draft.format = { type: format as FormatType }
@@ -245,6 +247,10 @@ class ViewCompiler {
       patchRules: []
     }
     if (sv.updateTopic !== undefined) draft.svUpdateTopic = sv.updateTopic
+    if (sv.endpointBasePath !== undefined) {
+      draft.endpointBasePath = sv.endpointBasePath
+      this.#set(loc.view(name, 'endpointBasePath'), this.#at('endpointBasePath'))
+    }
     if (sv.validator !== undefined) {
       this.#set(loc.view(name, 'validator'), this.#at('validator'))
       draft.validator = { file: resolve(this.#dir, sv.validator), exportName: 'validator', loc: loc.view(name, 'validator') }

@@ -4,6 +4,7 @@
  * schema (for documentation and editors) and applied by the compiler.
  * @module
  */
+import { endpointBasePathPattern } from '../endpoints.ts'
 import type { Infer, Schema } from './schema-builder.ts'
 import { array, boolean, byKey, byType, constant, integer, nil, number, object, oneOf, optional, record, ref, required, string } from './schema-builder.ts'
 
@@ -28,6 +29,12 @@ const namePatternOnly = { pattern: namePattern }
 export const viewKeywords = ['join', 'from', 'const', 'fn', 'select', 'object'] as const
 
 const fieldRefPattern = '^[A-Za-z_][A-Za-z0-9_-]*\\.[^.\\s][^\\s]*$'
+
+const endpointBasePath = (what: string): Schema<string> => string({
+  title: 'a path like /customers-sv',
+  description: `An extra mount path of the read routes of this ${what} (GET {path}/, /count, /export, /schema, /{_id}), served besides the default one: the CRUD Service's \`endpointBasePath\`, so its clients keep working when pointed at braid. Segments of letters, digits and . _ ~ -; unique, not nested in another's, and outside braid's own /-/, /ingest/, /single-views/, /projections/ and /documentation.`,
+  pattern: endpointBasePathPattern
+})
 
 const fieldRef = string({
   title: 'a field reference like customers.email',
@@ -83,7 +90,8 @@ const projection = object({
   delete: optional(oneOf(['soft', 'hard'], { description: 'On a source delete: `soft` keeps the record with `__STATE__: DELETED`, `hard` removes it.', default: nativeDefaults.delete })),
   collection: optional(string({ description: 'Store collection of the records. Defaults to the projection name.', minLength: 1 })),
   prUpdateTopic: optional(string({ description: 'Topic where pr-update events of this projection are also published (Fast Data compatible). None by default.', minLength: 1 })),
-  system: optional(string({ description: 'System of record of this projection (`source` of its pr-update events). Defaults to the top-level `system`.', minLength: 1 }))
+  system: optional(string({ description: 'System of record of this projection (`source` of its pr-update events). Defaults to the top-level `system`.', minLength: 1 })),
+  endpointBasePath: optional(endpointBasePath('projection'))
 }, { description: 'A projection: one source table, cleaned and stored, kept current from its topic.' })
 
 export type NativeProjection = Infer<typeof projection>
@@ -247,7 +255,8 @@ const singleView = object({
     default: {}
   })),
   collection: optional(string({ description: 'Store collection of the views. Defaults to the view name.', minLength: 1 })),
-  updateTopic: optional(string({ description: 'Topic of the sv-update events of this view.', default: nativeDefaults.updateTopic, minLength: 1 }))
+  updateTopic: optional(string({ description: 'Topic of the sv-update events of this view.', default: nativeDefaults.updateTopic, minLength: 1 })),
+  endpointBasePath: optional(endpointBasePath('single view'))
 }, { description: 'A single view: one document per base record, kept current.' })
 
 export type NativeSingleView = Infer<typeof singleView>
