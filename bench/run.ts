@@ -1,0 +1,316 @@
+/**
+ * `npm run bench`: braid's throughput, freshness and scaling on the retail pipeline, with the
+ * physical limit and the naive way measured in the same run. See bench/README.md.
+ * @module
+ */
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, tmpdir, totalmem } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parse, stringify } from 'yaml'
+import { loadPipeline } from '../src/config/index.ts'
+import { silentLogger } from '../src/logger.ts'
+import type { Doc } from '../src/model/document.ts'
+import { keyId } from '../src/model/key.ts'
+import type { PipelineDefinition } from '../src/model/single-view.ts'
+import { pipelineCollections } from '../src/runtime/collections.ts'
+import { openEngines } from '../src/runtime/engines.ts'
+import { tombstoneCollectionSpec } from '../src/projections/updater.ts'
+import { stableStringify } from '../src/single-view/values.ts'
+import { createEmbeddedStore } from '../src/storage/embedded/index.ts'
+import type { Store } from '../src/storage/store.ts'
+import { parseArgs, scales, usage, UsageError, type BenchArgs } from './args.ts'
+import { RetailData } from './generators.ts'
+import { Meter, percentile, runBacklog, runPaced, type BacklogResult, type Env, type Measured } from './harness.ts'
+import { NaiveRetail } from './naive.ts'
+import { ProbeStore } from './probe-store.ts'
+import { cdfPoints, markdown, round, svgChart, type BenchResults, type LoadFigures, type Percentiles, type SteadyFigures } from './report.ts'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+const viewName = 'customer_sv'
+const hotKeyCount = 50
+
+function log (line: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`)
+}
+
+async function main (): Promise<void> {
+  let args: BenchArgs
+  try {
+    args = parseArgs(process.argv.slice(2))
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err
+    if (err.message !== '') process.stderr.write(`bench: ${err.message}\n`)
+    process.stderr.write(`${usage}\n`)
+    process.exitCode = 2
+    return
+  }
+  const started = performance.now()
+  const scale = scales[args.scale]
+  const work = join(tmpdir(), `braid-bench-${process.pid}`)
+  rmSync(work, { recursive: true, force: true })
+  mkdirSync(work, { recursive: true })
+  const logger = silentLogger()
+  const pipeline = await loadPipeline(join(root, 'examples/retail/braid.yaml'))
+  const rebuildPipeline = await loadPipeline(writeRebuildVariant(work))
+  const view = pipeline.singleViews.get(viewName)
+  if (view === undefined) throw new Error(`examples/retail has no ${viewName}`)
+  const primary = scale.sizes[1] ?? scale.sizes[0] as number
+  const date = new Date().toISOString().slice(0, 10)
+  const results: BenchResults = {
+    meta: {
+      date,
+      command: process.argv.length > 2 ? `npm run bench -- ${process.argv.slice(2).join(' ')}` : 'npm run bench',
+      engine: args.engine,
+      scale: args.scale,
+      seed: args.seed,
+      node: process.versions.node,
+      cpus: `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}`,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      platform: `${process.platform} ${process.arch}`,
+      totalS: 0
+    },
+    scaling: [],
+    primaryViews: primary
+  }
+
+  try {
+    for (const size of scale.sizes) {
+      const full = size === primary && args.scenario === 'all'
+      const dir = join(work, `views-${size}`)
+      const data = new RetailData(args.seed)
+      let env = await openEnv(dir, view.collection, logger)
+
+      log(`${size} views: initial load`)
+      const snapshot = data.snapshot(size)
+      const load = await runBacklog(env, pipeline, snapshot)
+      const views = await env.engines.store.count(view.collection, {})
+      const loadFigures = toLoad(load, views)
+      log(`  ${loadFigures.rows} rows, ${views} views in ${loadFigures.totalS.toFixed(1)} s (${Math.round(loadFigures.rowsPerS)} rows/s draining)`)
+
+      const naiveDir = join(work, `naive-${size}`)
+      if (full) {
+        await env.engines.close()
+        mkdirSync(naiveDir, { recursive: true })
+        for (const suffix of ['', '-wal', '-shm']) {
+          const file = join(dir, `store.sqlite${suffix}`)
+          if (existsSync(file)) copyFileSync(file, join(naiveDir, `store.sqlite${suffix}`))
+        }
+        env = await openEnv(dir, view.collection, logger)
+      }
+
+      log(`${size} views: steady retail traffic, ${scale.steady} events`)
+      const steadyBatches = data.steady(scale.steady)
+      const steady = toSteady(await runBacklog(env, pipeline, steadyBatches))
+      log(`  ${Math.round(steady.sourceEventsPerS)} events/s into projections, ${Math.round(steady.endToEndEventsPerS)} end to end, ${steady.cpuUsPerEvent.toFixed(1)} µs CPU/event`)
+      results.scaling.push({ views: size, load: loadFigures, steady })
+      if (!full) {
+        await env.engines.close()
+        rmSync(dir, { recursive: true, force: true })
+        continue
+      }
+      results.retail = steady
+
+      log(`${size} views: naive, the same ${scale.steady} events`)
+      const naiveStore = createEmbeddedStore({ path: join(naiveDir, 'store.sqlite') })
+      const naive = new NaiveRetail(naiveStore, pipeline, logger)
+      const nm = new Meter()
+      await naive.process(steadyBatches)
+      const naiveRun = nm.stop()
+      const compared = await compareViews(env.engines.store, naiveStore, view.collection)
+      const naiveCounters = { ...naive.counters }
+      results.naive = {
+        events: naiveCounters.events,
+        eventsPerS: naiveCounters.events / (naiveRun.wallMs / 1000),
+        triggers: naiveCounters.triggers,
+        rebuilds: naiveCounters.rebuilds,
+        queries: naiveCounters.queries,
+        viewWrites: naiveCounters.viewWrites,
+        cpuUsPerEvent: naiveRun.cpuMs * 1000 / naiveCounters.events,
+        sameViews: compared.mismatches === 0,
+        compared: compared.compared,
+        mismatches: compared.mismatches
+      }
+      log(`  naive ${Math.round(results.naive.eventsPerS)} events/s; views identical: ${results.naive.sameViews} (${compared.compared} compared)`)
+
+      const rate = Math.max(100, Math.round(steady.sustainedEventsPerS / 2))
+      log(`${size} views: freshness, paced at ${rate} events/s (half of ${Math.round(steady.sustainedEventsPerS)}) for ${args.duration} s`)
+      const paced = await runPaced(env, pipeline, data, rate, args.duration)
+      results.freshness = {
+        targetRate: rate,
+        achievedRate: paced.achievedRate,
+        events: paced.events,
+        measured: paced.measured,
+        unresolved: paced.unresolved,
+        fromScheduled: percentiles(paced.latencies),
+        fromAppend: percentiles(paced.fromAppend),
+        cdf: cdfPoints(paced.latencies),
+        cpuPct: paced.run.cpuMs / paced.run.wallMs * 100
+      }
+      log(`  p50 ${results.freshness.fromScheduled.p50} ms, p99 ${results.freshness.fromScheduled.p99} ms, p99.9 ${results.freshness.fromScheduled.p999} ms; unresolved ${paced.unresolved}`)
+
+      log(`${size} views: hot keys, ${scale.hot} updates on ${hotKeyCount} views`)
+      const hot = await runBacklog(env, pipeline, data.hotKeys(scale.hot, hotKeyCount))
+      results.hotKeys = { events: hot.events, keys: hotKeyCount, endToEndEventsPerS: hot.events / (hot.endToEnd.wallMs / 1000), rebuilds: hot.rebuilds, coalescing: hot.events / Math.max(1, hot.rebuilds) }
+
+      const fanViews = data.customersOfTier('bronze')
+      log(`${size} views: fan-out, one tier shared by ${fanViews} views (patch, then rebuild, then naive)`)
+      const patch = await runBacklog(env, pipeline, data.renameTier('bronze'))
+      const rebuild = await runBacklog(env, rebuildPipeline, data.renameTier('bronze'))
+      const before = naive.counters.rebuilds
+      const fm = new Meter()
+      await naive.process(data.renameTier('bronze'))
+      const naiveFan = fm.stop()
+      const naiveFanRebuilds = naive.counters.rebuilds - before
+      await naiveStore.close()
+      results.fanOut = {
+        views: fanViews,
+        patch: { seconds: patch.endToEnd.wallMs / 1000, viewsPerS: patch.patched / (patch.endToEnd.wallMs / 1000), patched: patch.patched },
+        rebuild: { seconds: rebuild.endToEnd.wallMs / 1000, viewsPerS: rebuild.rebuilds / (rebuild.endToEnd.wallMs / 1000), rebuilds: rebuild.rebuilds },
+        naive: { seconds: naiveFan.wallMs / 1000, viewsPerS: naiveFanRebuilds / (naiveFan.wallMs / 1000), rebuilds: naiveFanRebuilds }
+      }
+      log(`  patch ${Math.round(results.fanOut.patch.viewsPerS)} views/s, rebuild ${Math.round(results.fanOut.rebuild.viewsPerS)} views/s, naive ${Math.round(results.fanOut.naive.viewsPerS)} views/s`)
+
+      log(`${size} views: physical limit (bulk upsert of the view documents)`)
+      results.limit = await physicalLimit(env.engines.store, pipeline, view.collection, join(work, 'limit'))
+      log(`  ${Math.round(results.limit.insertDocsPerS)} docs/s insert, ${Math.round(results.limit.replaceDocsPerS)} docs/s replace`)
+      await env.engines.close()
+      rmSync(dir, { recursive: true, force: true })
+      rmSync(naiveDir, { recursive: true, force: true })
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true })
+  }
+
+  results.meta.totalS = (performance.now() - started) / 1000
+  if (results.retail !== undefined && results.limit !== undefined && results.naive !== undefined && results.fanOut !== undefined && results.freshness !== undefined) {
+    results.ratios = {
+      ourOverLimit: results.fanOut.rebuild.viewsPerS / results.limit.insertDocsPerS,
+      ourOverNaive: results.retail.endToEndEventsPerS / results.naive.eventsPerS,
+      fanOutOverNaive: results.fanOut.rebuild.viewsPerS / results.fanOut.naive.viewsPerS
+    }
+    const r = results.retail
+    results.targets = [
+      { figure: 'source events/s into projections, retail', target: '≥ 30,000', value: Math.round(r.sourceEventsPerS).toLocaleString('en-US'), met: r.sourceEventsPerS >= 30_000 },
+      { figure: 'view rebuilds/s (fan-out without patch)', target: '≥ 10,000', value: Math.round(results.fanOut.rebuild.viewsPerS).toLocaleString('en-US'), met: results.fanOut.rebuild.viewsPerS >= 10_000 },
+      { figure: 'freshness p99 at half load', target: '≤ 50 ms', value: `${results.freshness.fromScheduled.p99} ms`, met: results.freshness.fromScheduled.p99 <= 50 },
+      { figure: 'view rebuilds/s ÷ raw bulk upsert docs/s', target: '≥ 25%', value: `${(results.ratios.ourOverLimit * 100).toFixed(1)}%`, met: results.ratios.ourOverLimit >= 0.25 },
+      { figure: 'retail end-to-end events/s ÷ naive', target: '≥ 20×', value: `${results.ratios.ourOverNaive.toFixed(1)}×`, met: results.ratios.ourOverNaive >= 20 }
+    ]
+  }
+
+  const md = markdown(results)
+  process.stdout.write(`\n${md}\n`)
+  const outDir = resolve(args.out ?? join(root, 'bench/results'))
+  mkdirSync(outDir, { recursive: true })
+  const base = join(outDir, `${date}-${args.engine}${args.scenario === 'all' ? '' : `-${args.scenario}`}`)
+  writeFileSync(`${base}.json`, JSON.stringify(results, null, 2) + '\n')
+  writeFileSync(`${base}.md`, md + '\n')
+  writeFileSync(`${base}.svg`, svgChart(results))
+  if (args.json !== undefined) writeFileSync(resolve(args.json), JSON.stringify(results, null, 2) + '\n')
+  log(`wrote ${base}.{json,md,svg}${args.json === undefined ? '' : ` and ${args.json}`} in ${results.meta.totalS.toFixed(0)} s`)
+}
+
+async function openEnv (dir: string, collection: string, logger: Env['logger']): Promise<Env> {
+  const engines = await openEngines({ dataDir: dir })
+  return { engines, probe: new ProbeStore(engines.store, collection), logger }
+}
+
+/** examples/retail/braid.yaml without its Single View Patch rule: a tier change rebuilds the views. */
+function writeRebuildVariant (work: string): string {
+  const source = join(root, 'examples/retail/braid.yaml')
+  const config = parse(readFileSync(source, 'utf8')) as { singleViews: Record<string, { validator?: string, patch?: unknown }> }
+  for (const sv of Object.values(config.singleViews)) {
+    delete sv.patch
+    if (sv.validator !== undefined) sv.validator = resolve(dirname(source), sv.validator)
+  }
+  const file = join(work, 'retail-rebuild.yaml')
+  writeFileSync(file, stringify(config))
+  return file
+}
+
+function toLoad (r: BacklogResult, views: number): LoadFigures {
+  return {
+    rows: r.events,
+    views,
+    appendRowsPerS: r.events / (r.append.wallMs / 1000),
+    projectedRowsPerS: r.events / (r.projectedMs / 1000),
+    rowsPerS: r.events / (r.endToEnd.wallMs / 1000),
+    viewsBuiltS: r.endToEnd.wallMs / 1000,
+    totalS: (r.append.wallMs + r.endToEnd.wallMs) / 1000,
+    peakRssMiB: Math.max(r.append.peakRssMiB, r.endToEnd.peakRssMiB),
+    cpuPct: cpuPct([r.append, r.endToEnd])
+  }
+}
+
+function toSteady (r: BacklogResult): SteadyFigures {
+  const e2e = r.events / (r.endToEnd.wallMs / 1000)
+  const append = r.events / (r.append.wallMs / 1000)
+  return {
+    events: r.events,
+    appendEventsPerS: append,
+    sourceEventsPerS: r.events / (r.projectedMs / 1000),
+    endToEndEventsPerS: e2e,
+    sustainedEventsPerS: 1 / (1 / append + 1 / e2e),
+    rebuilds: r.rebuilds,
+    rebuildsPerS: r.rebuilds / (r.endToEnd.wallMs / 1000),
+    viewsWritten: r.viewsWritten,
+    cpuUsPerEvent: r.endToEnd.cpuMs * 1000 / r.events,
+    wallUsPerEvent: r.endToEnd.wallMs * 1000 / r.events,
+    cpuPct: r.endToEnd.cpuMs / r.endToEnd.wallMs * 100,
+    peakRssMiB: Math.max(r.append.peakRssMiB, r.endToEnd.peakRssMiB)
+  }
+}
+
+function cpuPct (ms: Measured[]): number {
+  return ms.reduce((s, m) => s + m.cpuMs, 0) / ms.reduce((s, m) => s + m.wallMs, 0) * 100
+}
+
+function percentiles (sorted: readonly number[]): Percentiles {
+  return { p50: round(percentile(sorted, 50), 2), p99: round(percentile(sorted, 99), 2), p999: round(percentile(sorted, 99.9), 2), max: round(sorted[sorted.length - 1] ?? Number.NaN, 2) }
+}
+
+/** Compares every view of two stores, ignoring `_id`, `createdAt` and `updatedAt`. */
+async function compareViews (a: Store, b: Store, collection: string): Promise<{ compared: number, mismatches: number }> {
+  const strip = (d: Doc): string => stableStringify({ ...d, _id: undefined, createdAt: undefined, updatedAt: undefined })
+  const left = new Map<string, string>()
+  for await (const page of a.scan(collection, {})) for (const d of page) left.set(keyId(d, ['email']), strip(d))
+  let compared = 0
+  let mismatches = 0
+  for await (const page of b.scan(collection, {})) {
+    for (const d of page) {
+      const id = keyId(d, ['email'])
+      compared++
+      if (left.get(id) !== strip(d)) mismatches++
+      left.delete(id)
+    }
+  }
+  return { compared: compared + left.size, mismatches: mismatches + left.size }
+}
+
+/** Bulk upserts of the same view documents into a fresh embedded store, 1000 per write: insert, then replace. */
+async function physicalLimit (source: Store, pipeline: PipelineDefinition, collection: string, dir: string): Promise<NonNullable<BenchResults['limit']>> {
+  const docs: Array<{ collection: string, id: string, doc: Doc }> = []
+  let bytes = 0
+  for await (const page of source.scan(collection, {})) {
+    for (const d of page) {
+      docs.push({ collection, id: keyId(d, ['email']), doc: d })
+      bytes += JSON.stringify(d).length
+    }
+  }
+  mkdirSync(dir, { recursive: true })
+  const store = createEmbeddedStore({ path: join(dir, 'store.sqlite') })
+  await store.ensureCollections(pipelineCollections(pipeline, [tombstoneCollectionSpec]))
+  const pass = async (): Promise<number> => {
+    const t0 = performance.now()
+    for (let i = 0; i < docs.length; i += 1000) await store.write({ put: docs.slice(i, i + 1000) })
+    return docs.length / ((performance.now() - t0) / 1000)
+  }
+  const insertDocsPerS = await pass()
+  const replaceDocsPerS = await pass()
+  await store.close()
+  rmSync(dir, { recursive: true, force: true })
+  return { docs: docs.length, avgDocBytes: bytes / Math.max(1, docs.length), insertDocsPerS, replaceDocsPerS }
+}
+
+await main()
