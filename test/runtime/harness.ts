@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll } from 'vitest'
 import { loadPipeline } from '../../src/config/index.ts'
+import { retailTopics } from '../../src/demo/retail.ts'
 import type { EventLog } from '../../src/event-log/event-log.ts'
 import { silentLogger } from '../../src/logger.ts'
 import type { Doc } from '../../src/model/document.ts'
@@ -122,13 +123,8 @@ export function debezium (key: Doc, op: DebeziumOp, before: Doc | null, after: D
   return { key, value: { op, before, after, source: { connector: 'postgresql', lsn: position, ts_ms: now }, ts_ms: now } }
 }
 
-export const topics = {
-  customers: 'crm.public.customers',
-  tiers: 'crm.public.tiers',
-  orders: 'shop.public.orders',
-  orderLines: 'shop.public.order_lines',
-  preferences: 'marketing.public.preferences'
-} as const
+/** The retail example's Debezium topics (the demo generator's names). */
+export const topics = retailTopics
 
 export interface CustomerRow {
   customer_id: number
