@@ -166,10 +166,11 @@ export class Ingestor {
       }
     }
     const events = [...toSvUpdateRecords(this.#pipeline, patchEvents), ...prUpdates]
-    write.put.push(...this.#outbox.entries(events))
+    const outboxed = this.#outbox.entries(events)
+    write.put.push(...outboxed)
     if (write.put.length + write.delete.length + write.enqueue.length === 0) return
     await this.#store.write(write)
-    if (events.length > 0) await this.#outbox.flush()
+    await this.#outbox.publish(outboxed)
     if (write.enqueue.length > 0) this.onTriggers()
   }
 

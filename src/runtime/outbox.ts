@@ -21,6 +21,8 @@ export class Outbox {
   #seq = 0
   #flushing: Promise<void> | undefined
   #again = false
+  /** True until a flush found the outbox empty, and again after a failed relay: entries may wait in the store. */
+  #backlog = true
 
   constructor (store: Store, log: EventLog, logger: Logger) {
     this.#store = store
@@ -41,6 +43,23 @@ export class Outbox {
     return out
   }
 
+  /**
+   * After the write carrying `entries` committed: appends them to the log and removes them. The fast
+   * path uses the documents in hand; while older entries may still wait in the store (at start, after
+   * a failed append) it relays from the store instead, so order per topic holds.
+   */
+  async publish (entries: NonNullable<WriteBatch['put']>): Promise<void> {
+    if (entries.length === 0) return
+    if (this.#backlog || this.#flushing !== undefined) return this.flush()
+    try {
+      await this.#append(entries.map(e => e.doc))
+      await this.#store.write({ delete: entries.map(e => ({ collection: e.collection, id: e.id })) })
+    } catch (err) {
+      this.#backlog = true
+      throw err
+    }
+  }
+
   /** Appends every pending event to the log, in order, and removes it. Concurrent calls share one run. */
   async flush (): Promise<void> {
     if (this.#flushing !== undefined) {
@@ -53,6 +72,10 @@ export class Outbox {
           this.#again = false
           await this.#relay()
         } while (this.#again)
+        this.#backlog = false
+      } catch (err) {
+        this.#backlog = true
+        throw err
       } finally {
         this.#flushing = undefined
       }
@@ -64,16 +87,21 @@ export class Outbox {
     for (;;) {
       const page = await this.#store.find(SystemCollection.outbox, {}, { limit: pageSize })
       if (page.length === 0) return
-      const byTopic = new Map<string, AppendRecord[]>()
-      for (const doc of page) {
-        const topic = String(doc['topic'])
-        const list = byTopic.get(topic) ?? []
-        list.push(doc['record'] as AppendRecord)
-        byTopic.set(topic, list)
-      }
-      for (const [topic, records] of byTopic) await this.#log.append(topic, records)
+      await this.#append(page)
       await this.#store.write({ delete: page.map(doc => ({ collection: SystemCollection.outbox, id: keyId(doc, ['_id']) })) })
       this.#logger.debug({ events: page.length }, 'outbox relayed')
     }
+  }
+
+  /** Appends outbox documents to their topics, in their order within each topic. */
+  async #append (docs: readonly Doc[]): Promise<void> {
+    const byTopic = new Map<string, AppendRecord[]>()
+    for (const doc of docs) {
+      const topic = String(doc['topic'])
+      const list = byTopic.get(topic) ?? []
+      list.push(doc['record'] as AppendRecord)
+      byTopic.set(topic, list)
+    }
+    for (const [topic, records] of byTopic) await this.#log.append(topic, records)
   }
 }

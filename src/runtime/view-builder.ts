@@ -183,9 +183,10 @@ export class ViewBuilder {
       await this.#buildView(def, list, write, events, round, freshness)
     }
     const records = toSvUpdateRecords(this.#pipeline, events)
-    write.put.push(...this.#outbox.entries(records))
+    const outboxed = this.#outbox.entries(records)
+    write.put.push(...outboxed)
     await this.#store.write(write)
-    if (records.size > 0) await this.#outbox.flush()
+    await this.#outbox.publish(outboxed)
     const metrics = this.#metrics
     if (metrics !== undefined) {
       const now = Date.now()
@@ -196,7 +197,8 @@ export class ViewBuilder {
   }
 
   async #buildView (def: SingleViewDefinition, entries: QueueEntry[], write: Required<Pick<WriteBatch, 'put' | 'delete' | 'complete' | 'retry'>>, events: SvUpdateEvent[], round: BuildRound, freshness: QueueEntry[]): Promise<void> {
-    const ctx = { store: this.#store, logger: this.#logger, collections: this.#collections, projectionKey: this.#keys }
+    // Lineage is for `braid explain`; a build does not record it.
+    const ctx = { store: this.#store, logger: this.#logger, collections: this.#collections, projectionKey: this.#keys, lineage: false }
     const counters = this.#metrics?.view(def.name)
     const results = await aggregateViews(def, this.#pipeline.er, entries.map(e => e.identifier), ctx)
     const out = await writeViews(def, results, ctx)

@@ -60,6 +60,41 @@ describe('outbox', () => {
   })
 })
 
+describe('outbox publish', () => {
+  it('relays from the store after a failed append, so a later event never overtakes an earlier one', async () => {
+    const engines = await openEngines({ dataDir: tempDir() })
+    try {
+      await engines.store.ensureCollections([{ name: SystemCollection.outbox, primaryKey: ['_id'], indexes: [] }])
+      let failures = 0
+      const flaky = {
+        ...engines.log,
+        append: async (...args: Parameters<typeof engines.log.append>) => {
+          if (failures-- > 0) throw new Error('log down')
+          return engines.log.append(...args)
+        }
+      }
+      const outbox = new Outbox(engines.store, flaky, silentLogger())
+      await outbox.flush()
+      const first = outbox.entries([['t', [{ key: null, value: 'first' }]]])
+      await engines.store.write({ put: first })
+      failures = 1
+      await expect(outbox.publish(first)).rejects.toThrow('log down')
+      const second = outbox.entries([['t', [{ key: null, value: 'second' }]]])
+      await engines.store.write({ put: second })
+      await outbox.publish(second)
+      expect((await readTopic(engines.log, 't')).map(r => r.value)).toEqual(['first', 'second'])
+      expect(await engines.store.count(SystemCollection.outbox, {})).toBe(0)
+      const third = outbox.entries([['t', [{ key: null, value: 'third' }]]])
+      await engines.store.write({ put: third })
+      await outbox.publish(third)
+      expect((await readTopic(engines.log, 't')).map(r => r.value)).toEqual(['first', 'second', 'third'])
+      expect(await engines.store.count(SystemCollection.outbox, {})).toBe(0)
+    } finally {
+      await engines.close()
+    }
+  })
+})
+
 describe('pr-update events', () => {
   it('are published in the Mia v2.0.0 shape on the topics of projections that configure one', async () => {
     const dir = tempDir()
