@@ -15,7 +15,7 @@ export const errorCodes = {
   BRAID_UNKNOWN_TOPIC: { status: 404, retryable: false, description: 'No projection consumes this topic.' },
   BRAID_INGEST_INVALID: { status: 400, retryable: false, description: 'An ingest request body is malformed; details.messages gives the reason per message. Nothing was appended.' },
   BRAID_NOT_FOUND: { status: 404, retryable: false, description: 'The single view, projection or document does not exist.' },
-  BRAID_QUERY_INVALID: { status: 400, retryable: false, description: 'A read query parameter (_q, _l, _sk, _s, _p, _st) is invalid.' },
+  BRAID_QUERY_INVALID: { status: 400, retryable: false, description: 'A read query parameter is invalid: malformed _q, unknown field or operator, value not of the field type, unknown parameter, or _l/_sk/_s/_p/_st out of rule.' },
   BRAID_AGGREGATION_FAILED: { status: 500, retryable: true, description: 'Building a single view failed (a __fromFile__ function threw, a lookup failed); retried with backoff.' },
   BRAID_VALIDATOR_FAILED: { status: 500, retryable: true, description: 'The single view validator threw instead of returning a boolean; retried with backoff.' },
   BRAID_STRATEGY_FAILED: { status: 500, retryable: true, description: 'A manual strategy or identifier function threw while computing the views to rebuild.' },

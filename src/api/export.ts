@@ -11,6 +11,7 @@ import { Query } from 'mingo'
 import { BraidError, isBraidError } from '../errors.ts'
 import type { Doc, Filter, Sort } from '../model/document.ts'
 import type { Store } from '../storage/store.ts'
+import { negotiate, type Negotiated } from './negotiate.ts'
 
 /** Documents per page read from the store. */
 export const EXPORT_PAGE_SIZE = 1000
@@ -33,7 +34,7 @@ const mediaRanges: ReadonlyMap<string, ExportFormat> = new Map([
   ['*/*', 'ndjson']
 ])
 
-export type Negotiation = { format: ExportFormat } | { unsupported: string }
+export type Negotiation = Negotiated<ExportFormat>
 
 /**
  * The export format for an `Accept` header: the acceptable media range with the highest q-weight
@@ -41,42 +42,7 @@ export type Negotiation = { format: ExportFormat } | { unsupported: string }
  * without any media range means ndjson. When nothing fits, `unsupported` names the preferred type.
  */
 export function negotiateExport (accept: string | undefined): Negotiation {
-  const ranges = parseAccept(accept ?? '')
-  const preferred = ranges[0]
-  if (preferred === undefined) return { format: 'ndjson' }
-  for (const range of ranges) {
-    if (range.q <= 0) continue
-    const format = mediaRanges.get(range.type)
-    if (format !== undefined) return { format }
-  }
-  return { unsupported: preferred.type }
-}
-
-interface MediaRange {
-  type: string
-  q: number
-  specificity: number
-  index: number
-}
-
-function parseAccept (header: string): MediaRange[] {
-  const ranges: MediaRange[] = []
-  header.split(',').forEach((part, index) => {
-    const [rawType = '', ...params] = part.split(';')
-    const type = rawType.trim().toLowerCase()
-    const slash = type.indexOf('/')
-    if (slash <= 0 || slash === type.length - 1) return
-    let q = 1
-    for (const param of params) {
-      const [name = '', value = ''] = param.split('=').map(s => s.trim())
-      if (name.toLowerCase() !== 'q') continue
-      const n = Number(value)
-      if (value !== '' && Number.isFinite(n)) q = Math.min(1, Math.max(0, n))
-    }
-    const specificity = type === '*/*' ? 0 : type.endsWith('/*') ? 1 : 2
-    ranges.push({ type, q, specificity, index })
-  })
-  return ranges.sort((a, b) => b.q - a.q || b.specificity - a.specificity || a.index - b.index)
+  return negotiate(accept, mediaRanges, 'ndjson')
 }
 
 // ---------------------------------------------------------------- serializers

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_LIMIT, MAX_LIMIT, parseFilter, parseReadQuery } from '../../src/api/query.ts'
+import { DEFAULT_LIMIT, MAX_LIMIT, parseFilter, parseReadQuery, READ_PARAMETERS } from '../../src/api/query.ts'
+import type { DocumentSchema } from '../../src/api/schema.ts'
 import { BraidError } from '../../src/errors.ts'
 import type { QueryString } from '../../src/api/query.ts'
 
@@ -231,5 +232,135 @@ describe('parseReadQuery', () => {
     const { filter, options } = paged({ _q: ['{"a":1}', '{"b":2}'], _l: ['500', '7'], _st: ['BAD', 'DRAFT'] })
     expect(filter).toEqual({ $and: [{ b: 2 }, { __STATE__: 'DRAFT' }] })
     expect(options.limit).toBe(7)
+  })
+})
+
+describe('parseReadQuery against a schema', () => {
+  const schema: DocumentSchema = {
+    type: 'object',
+    properties: {
+      _id: { type: 'string', pattern: '^[a-fA-F\\d]{24}$' },
+      name: { type: 'string', nullable: true },
+      age: { type: 'integer' },
+      score: { type: 'number', nullable: true },
+      active: { type: 'boolean' },
+      bornAt: { type: 'string', format: 'date-time', nullable: true },
+      extra: {},
+      tier: { type: 'object', properties: { code: { type: 'string' }, level: { type: 'integer' } } },
+      orders: { type: 'array', items: { type: 'object', properties: { total: { type: 'number' } } } },
+      tags: { type: 'array', items: { type: 'string' } },
+      __STATE__: { type: 'string', enum: ['PUBLIC', 'DRAFT', 'TRASH', 'DELETED'] }
+    },
+    required: ['age']
+  }
+  const typed = (query: QueryString, paged = true): ReturnType<typeof parseReadQuery> => parseReadQuery(query, { paged, schema, parameters: READ_PARAMETERS })
+  const fieldFilter = (query: QueryString): unknown => (typed(query, false).filter as { $and: unknown[] }).$and[0]
+
+  describe('field names', () => {
+    it.each([
+      [{ _q: '{"nope":1}' }, 'Unknown field: nope'],
+      [{ _q: '{"nope.deep":1}' }, 'Unknown field: nope.deep'],
+      [{ _q: '{"$or":[{"age":1},{"$and":[{"ghost":{"$gt":1}}]}]}' }, 'Unknown field: ghost'],
+      [{ _s: 'age,-nope' }, 'Unknown field: nope'],
+      [{ _s: ['name', 'missing.x'] }, 'Unknown field: missing.x'],
+      [{ 'nope.x': '1' }, 'Unknown field: nope.x']
+    ])('rejects %j: %s', (query, message) => {
+      const err = thrown(() => typed(query as QueryString))
+      expect(err.code).toBe('BRAID_QUERY_INVALID')
+      expect(err.statusCode).toBe(400)
+      expect(err.message).toBe(message)
+    })
+
+    it('checks only the first path segment, and not the fields inside $elemMatch', () => {
+      const q = '{"tier.unknown":1,"orders":{"$elemMatch":{"anything":{"$gt":1}}},"$and":[{"_id":"x"}]}'
+      expect(typed({ _q: q, _s: '-tier.whatever,__STATE__' })).toEqual({
+        filter: { $and: [JSON.parse(q), { __STATE__: 'PUBLIC' }] },
+        options: { limit: 25, sort: { 'tier.whatever': -1, __STATE__: 1 } }
+      })
+    })
+
+    it('still rejects unknown and unsupported operators', () => {
+      expect(thrown(() => typed({ _q: '{"$where":"1"}' })).message).toBe('Unknown operator: $where')
+      expect(thrown(() => typed({ _q: '{"orders":{"$elemMatch":{"total":{"$mod":[2,0]}}}}' })).message).toBe('Unsupported operator: $mod')
+    })
+
+    it('checks _q on the parseFilter entry point too', () => {
+      expect(parseFilter('{"age":{"$in":[1,2]}}', schema)).toEqual({ age: { $in: [1, 2] } })
+      expect(thrown(() => parseFilter('{"agee":1}', schema)).message).toBe('Unknown field: agee')
+    })
+  })
+
+  describe('field=value cast by the schema type', () => {
+    it.each([
+      [{ age: '42' }, { age: 42 }],
+      [{ age: '-3' }, { age: -3 }],
+      [{ score: '2.5' }, { score: 2.5 }],
+      [{ score: 'null' }, { score: null }],
+      [{ active: 'true' }, { active: true }],
+      [{ active: 'false' }, { active: false }],
+      [{ name: '42' }, { name: '42' }],
+      [{ name: 'null' }, { name: 'null' }],
+      [{ bornAt: '2024-01-02T03:04:05.000Z' }, { bornAt: '2024-01-02T03:04:05.000Z' }],
+      [{ bornAt: 'null' }, { bornAt: null }],
+      [{ 'tier.level': '3' }, { 'tier.level': 3 }],
+      [{ 'orders.total': '10' }, { 'orders.total': 10 }],
+      [{ 'orders.0.total': '10' }, { 'orders.0.total': 10 }],
+      [{ tags: 'a' }, { tags: 'a' }],
+      [{ __STATE__: 'DRAFT' }, { __STATE__: 'DRAFT' }],
+      [{ _id: '65f000000000000000000001' }, { _id: '65f000000000000000000001' }]
+    ])('reads %j as %j', (query, filter) => {
+      expect(fieldFilter(query)).toEqual(filter)
+    })
+
+    it('keeps the text-or-scalar candidates on fields without a type constraint', () => {
+      expect(fieldFilter({ extra: '5' })).toEqual({ extra: { $in: ['5', 5] } })
+      expect(fieldFilter({ 'tier.unknown': 'true' })).toEqual({ 'tier.unknown': { $in: ['true', true] } })
+      expect(fieldFilter({ 'extra.deep': 'x' })).toEqual({ 'extra.deep': { $in: ['x'] } })
+    })
+
+    it.each([
+      [{ age: 'abc' }, 'querystring/age must be integer'],
+      [{ age: '1.5' }, 'querystring/age must be integer'],
+      [{ age: '' }, 'querystring/age must be integer'],
+      [{ age: 'null' }, 'querystring/age must be integer'],
+      [{ score: 'Infinity' }, 'querystring/score must be number'],
+      [{ active: 'yes' }, 'querystring/active must be boolean'],
+      [{ active: '1' }, 'querystring/active must be boolean'],
+      [{ bornAt: 'yesterday' }, 'querystring/bornAt must match format "date-time"'],
+      [{ __STATE__: 'GONE' }, 'querystring/__STATE__ must be equal to one of the allowed values'],
+      [{ tier: 'gold' }, 'querystring/tier must be object'],
+      [{ orders: '1' }, 'querystring/orders must be object'],
+      [{ 'tier.level': 'x' }, 'querystring/tier.level must be integer']
+    ])('rejects %j: %s', (query, message) => {
+      const err = thrown(() => typed(query as QueryString))
+      expect(err.code).toBe('BRAID_QUERY_INVALID')
+      expect(err.message).toBe(message)
+    })
+
+    it('uses the last value of a repeated parameter and ANDs with _q and the state', () => {
+      expect(typed({ _q: '{"name":"Ada"}', age: ['x', '7'] }, false).filter).toEqual({ $and: [{ name: 'Ada' }, { age: 7 }, { __STATE__: 'PUBLIC' }] })
+    })
+  })
+
+  describe('query parameters', () => {
+    it.each(['_unknown', '_rawp', '_exportOpts', '_useEstimate', '_'])('rejects %s as the CRUD Service does', name => {
+      const err = thrown(() => typed({ [name]: 'x' }))
+      expect(err.code).toBe('BRAID_QUERY_INVALID')
+      expect(err.message).toBe(`querystring must NOT have additional properties. Property "${name}" is not defined in validation schema`)
+    })
+
+    it('accepts _q, _st, _p, _s, _l and _sk, paged or not', () => {
+      const query = { _q: '{}', _st: 'DRAFT', _p: 'name', _s: 'age', _l: '3', _sk: '1' }
+      expect(typed(query).options).toEqual({ limit: 3, skip: 1, sort: { age: 1 }, projection: { name: 1 } })
+      expect(typed(query, false)).toEqual({ filter: { $and: [{}, { __STATE__: 'DRAFT' }] }, options: {} })
+    })
+
+    it('refuses an unknown parameter before looking at the fields', () => {
+      expect(thrown(() => typed({ nope: '1', _x: '1' })).message).toMatch(/^querystring must NOT have additional properties/)
+    })
+
+    it('accepts any parameter without a parameter list', () => {
+      expect(parseReadQuery({ _rawp: '{}' }, { paged: false, schema }).filter).toEqual({ __STATE__: 'PUBLIC' })
+    })
   })
 })

@@ -2,10 +2,12 @@ import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/api/app.ts'
+import { projectionSchema, singleViewSchema } from '../../src/api/schema.ts'
 import { silentLogger } from '../../src/logger.ts'
 import type { Doc } from '../../src/model/document.ts'
 import { keyId } from '../../src/model/key.ts'
 import { SystemCollection } from '../../src/runtime/collections.ts'
+import { version } from '../../src/version.ts'
 import { customerRow, debezium, openPipeline, readTopic, retail, retailConfig, runtimeFixtures, tempDir, topicSize, topics, type CustomerRow, type Running } from '../runtime/harness.ts'
 
 let running: Running
@@ -55,6 +57,24 @@ describe('the HTTP API before the pipeline starts', () => {
       expect(after.json()).toMatchObject({ status: 'OK', name: 'braid' })
       await r.service.stop()
       expect((await early.inject({ method: 'GET', url: '/-/ready' })).statusCode).toBe(503)
+    } finally {
+      await early.close()
+      await r.close()
+    }
+  })
+
+  it('answers check-up with 503 and a message until the service consumes, then 200', async () => {
+    const r = await openPipeline(retailConfig, tempDir(), { start: false })
+    const early = await buildApp(r.service, { logger: silentLogger() })
+    try {
+      const before = await early.inject({ method: 'GET', url: '/-/check-up' })
+      expect(before.statusCode).toBe(503)
+      expect(before.json()).toEqual({ status: 'KO', name: 'braid', version, message: 'the pipeline is not consuming its topics' })
+      await r.service.start()
+      const after = await early.inject({ method: 'GET', url: '/-/check-up' })
+      expect(after.statusCode).toBe(200)
+      expect(after.json()).toEqual({ status: 'OK', name: 'braid', version })
+      await r.service.stop()
     } finally {
       await early.close()
       await r.close()
@@ -462,6 +482,102 @@ describe('the HTTP API on the retail pipeline', () => {
       expect((await get('/-/sv-errors?attempts=1')).body).toHaveLength(1)
       expect((await get('/-/sv-errors?_l=1')).body).toHaveLength(1)
       await running.service.store.write({ delete: [record(1, '').id, record(2, '').id].map(id => ({ collection: SystemCollection.svErrors, id })) })
+    })
+  })
+
+  describe('query checks against the schema', () => {
+    const routes = ['/single-views/customer_sv/', '/single-views/customer_sv/count', '/single-views/customer_sv/export', '/single-views/customer_sv/65f000000000000000000001', '/projections/customers/']
+
+    it('answers 400 Unknown field for a _q, _s or field=value field not in the schema', async () => {
+      const cases: Array<[string, string]> = [
+        [`_q=${encodeURIComponent('{"nope":1}')}`, 'Unknown field: nope'],
+        [`_q=${encodeURIComponent('{"$or":[{"email":"a"},{"tierCode":"gold"}]}')}`, 'Unknown field: tierCode'],
+        ['nope.deep=1', 'Unknown field: nope.deep']
+      ]
+      for (const url of routes) {
+        for (const [query, message] of cases) {
+          if (url.startsWith('/projections/') && query.includes('tierCode')) continue
+          const res = await get(`${url}?${query}`)
+          expect(res.status, `${url}?${query}`).toBe(400)
+          expect(res.body).toEqual({ statusCode: 400, code: 'BRAID_QUERY_INVALID', error: 'Bad Request', details: {}, message })
+        }
+      }
+      const sort = await get('/single-views/customer_sv/?_s=-nope')
+      expect(sort.body).toEqual({ statusCode: 400, code: 'BRAID_QUERY_INVALID', error: 'Bad Request', details: {}, message: 'Unknown field: nope' })
+      const projection = await get('/projections/customers/?tier.code=gold')
+      expect(projection.body).toEqual({ statusCode: 400, code: 'BRAID_QUERY_INVALID', error: 'Bad Request', details: {}, message: 'Unknown field: tier.code' })
+    })
+
+    it('casts field=value by the schema type, and answers 400 when the value cannot be cast', async () => {
+      expect(emails((await get('/single-views/customer_sv/?customerId=3')).body)).toEqual(['grace@example.com'])
+      expect(emails((await get('/single-views/customer_sv/?orders.orderId=101')).body)).toEqual(['ada@example.com'])
+      expect(emails((await get('/single-views/customer_sv/?marketing.newsletter=true')).body)).toEqual(['ada@example.com'])
+      expect(emails((await get('/single-views/customer_sv/?orders.placedAt=2023-11-14T22:13:20.000Z')).body)).toEqual(['ada@example.com'])
+      expect((await get('/single-views/customer_sv/count?_st=PUBLIC,DELETED&__STATE__=DELETED')).text).toBe('1')
+      expect((await get('/projections/customers/count?customerId=2')).text).toBe('1')
+      const cases: Array<[string, string]> = [
+        ['customerId=three', 'querystring/customerId must be integer'],
+        ['marketing.newsletter=yes', 'querystring/marketing.newsletter must be boolean'],
+        ['tier.discountPct=lots', 'querystring/tier.discountPct must be number'],
+        ['createdAt=today', 'querystring/createdAt must match format "date-time"'],
+        ['__STATE__=GONE', 'querystring/__STATE__ must be equal to one of the allowed values']
+      ]
+      for (const [query, message] of cases) {
+        const res = await get(`/single-views/customer_sv/?${query}`)
+        expect(res.status, query).toBe(400)
+        expect(res.body).toEqual({ statusCode: 400, code: 'BRAID_QUERY_INVALID', error: 'Bad Request', details: {}, message })
+      }
+    })
+
+    it('answers 400 for a query parameter the CRUD Service does not define', async () => {
+      for (const url of routes) {
+        for (const name of ['_unknown', '_rawp', '_exportOpts']) {
+          const res = await get(`${url}?${name}=1`)
+          expect(res.status, `${url}?${name}`).toBe(400)
+          expect(res.body).toEqual({ statusCode: 400, code: 'BRAID_QUERY_INVALID', error: 'Bad Request', details: {}, message: `querystring must NOT have additional properties. Property "${name}" is not defined in validation schema` })
+        }
+      }
+      expect((await get('/single-views/customer_sv/?_q=%7B%7D&_st=PUBLIC&_p=email&_s=email&_l=1&_sk=0')).status).toBe(200)
+      // The system collections keep accepting any parameter.
+      expect((await get('/-/sv-errors?_unknown=1')).status).toBe(200)
+    })
+  })
+
+  describe('GET /-/schemas', () => {
+    const expected = (): Array<{ name: string, schema: unknown }> => {
+      const pipeline = running.service.pipeline
+      return [
+        ...[...pipeline.singleViews.values()].map(sv => ({ name: sv.collection, schema: singleViewSchema(pipeline, sv) })),
+        ...[...pipeline.projections.values()].map(p => ({ name: p.collection, schema: projectionSchema(p) }))
+      ]
+    }
+
+    it('answers the schema of every view and projection as a JSON array by default', async () => {
+      for (const accept of [undefined, 'application/json', '*/*', 'text/html;q=0.1, application/*']) {
+        const res = await app.inject({ method: 'GET', url: '/-/schemas', ...(accept === undefined ? {} : { headers: { accept } }) })
+        expect(res.statusCode, accept).toBe(200)
+        expect(res.headers['content-type']).toBe('application/json; charset=utf-8')
+        expect(res.json()).toEqual(expected())
+      }
+      const res = await get('/-/schemas')
+      const names = (res.body as Array<{ name: string }>).map(s => s.name)
+      expect(names).toEqual(['customer_sv', 'customers', 'tiers', 'orders', 'order_lines', 'preferences'])
+      expect((res.body as Array<{ schema: Doc }>)[1]?.schema).toEqual((await get('/projections/customers/schema')).body)
+    })
+
+    it('answers one { name, schema } per line for application/x-ndjson', async () => {
+      const res = await app.inject({ method: 'GET', url: '/-/schemas', headers: { accept: 'text/csv;q=0.5, application/x-ndjson' } })
+      expect(res.statusCode).toBe(200)
+      expect(res.headers['content-type']).toBe('application/x-ndjson')
+      expect(res.body).toBe(expected().map(s => `${JSON.stringify(s)}\n`).join(''))
+    })
+
+    it('answers 406 for any other type', async () => {
+      for (const accept of ['image/png', 'text/csv', 'application/json;q=0']) {
+        const res = await app.inject({ method: 'GET', url: '/-/schemas', headers: { accept } })
+        expect(res.statusCode, accept).toBe(406)
+        expect(res.json()).toEqual({ statusCode: 406, error: 'Not Acceptable', message: `unsupported file type ${accept.split(';')[0]}` })
+      }
     })
   })
 

@@ -8,7 +8,7 @@ import {
   closeSignal, csvSerializer, documentPages, exportContentTypes, jsonArraySerializer, ndjsonSerializer, negotiateExport, onePage, sendDocuments,
   type Serializer
 } from '../export.ts'
-import { parseReadQuery, type QueryString } from '../query.ts'
+import { parseReadQuery, READ_PARAMETERS, type QueryString, type ReadQuery, type ReadQueryOptions } from '../query.ts'
 import { projectionSchema, singleViewSchema, type DocumentSchema } from '../schema.ts'
 
 type Kind = 'single-views' | 'projections'
@@ -41,9 +41,14 @@ export function registerCollectionRoutes (app: FastifyInstance, service: BraidSe
 }
 
 function mount (app: FastifyInstance, service: BraidService, base: string, target: Resolver): void {
+  /** The read query, checked against the collection's schema and the accepted parameters. */
+  const read = (request: Request, t: Target, options: Pick<ReadQueryOptions, 'paged' | 'unbounded'>): ReadQuery =>
+    parseReadQuery(request.query, { ...options, schema: schemaOf(service, t), parameters: READ_PARAMETERS })
+
   const list = async (request: Request, reply: FastifyReply): Promise<FastifyReply> => {
-    const { def } = target(request)
-    const { filter, options } = parseReadQuery(request.query, { paged: true })
+    const t = target(request)
+    const { def } = t
+    const { filter, options } = read(request, t, { paged: true })
     const docs = await service.store.find(def.collection, filter, options)
     return sendDocuments(request, reply, onePage(docs.map(publicView)), jsonArraySerializer, 'application/json')
   }
@@ -52,14 +57,14 @@ function mount (app: FastifyInstance, service: BraidService, base: string, targe
   app.get(base, list)
 
   app.get(`${base}/count`, async (request: Request) => {
-    const { def } = target(request)
-    const { filter } = parseReadQuery(request.query, { paged: false })
-    return service.store.count(def.collection, filter)
+    const t = target(request)
+    const { filter } = read(request, t, { paged: false })
+    return service.store.count(t.def.collection, filter)
   })
 
   app.get(`${base}/export`, async (request: Request, reply: FastifyReply) => {
     const t = target(request)
-    const { filter, options } = parseReadQuery(request.query, { paged: true, unbounded: true })
+    const { filter, options } = read(request, t, { paged: true, unbounded: true })
     const accept = request.headers.accept
     const negotiated = negotiateExport(accept)
     if ('unsupported' in negotiated) {
@@ -81,9 +86,10 @@ function mount (app: FastifyInstance, service: BraidService, base: string, targe
   app.get(`${base}/schema`, async (request: Request) => schemaOf(service, target(request)))
 
   app.get(`${base}/:id`, async (request: Request) => {
-    const { def } = target(request)
+    const t = target(request)
+    const { def } = t
     // _q, field filters and the _st state filter (default PUBLIC), plus the _id.
-    const { filter } = parseReadQuery(request.query, { paged: false })
+    const { filter } = read(request, t, { paged: false })
     const docs = await service.store.find(def.collection, { $and: [filter, { _id: request.params.id }] }, { limit: 1 })
     const doc = docs[0]
     if (doc === undefined) throw new BraidError('BRAID_NOT_FOUND', 'document not found')
@@ -102,7 +108,7 @@ function resolve (service: BraidService, kind: Kind, name: string): Target {
   throw new BraidError('BRAID_NOT_FOUND', `no ${kind === 'single-views' ? 'single view' : 'projection'} "${name}"`)
 }
 
-function schemaOf (service: BraidService, target: Target): DocumentSchema {
+export function schemaOf (service: BraidService, target: Target): DocumentSchema {
   return target.kind === 'single-views' ? singleViewSchema(service.pipeline, target.def) : projectionSchema(target.def)
 }
 
