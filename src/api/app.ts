@@ -7,6 +7,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import { BraidError, isBraidError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import type { BraidService } from '../runtime/types.ts'
+import type { ChangesOptions } from './changes.ts'
+import { registerChangesRoutes } from './routes/changes.ts'
 import { registerCollectionRoutes } from './routes/collections.ts'
 import { registerHealthRoutes } from './routes/health.ts'
 import { registerIngestRoutes } from './routes/ingest.ts'
@@ -17,6 +19,8 @@ export interface AppOptions {
   logger: Logger
   /** Largest accepted request body, bytes. */
   bodyLimit?: number
+  /** Live subscriptions (`GET /single-views/{name}/changes`): poll, page, heartbeat and slow-client bounds. */
+  changes?: ChangesOptions
 }
 
 export async function buildApp (service: BraidService, options: AppOptions): Promise<FastifyInstance> {
@@ -50,6 +54,7 @@ export async function buildApp (service: BraidService, options: AppOptions): Pro
   registerIngestRoutes(app, service)
   registerCollectionRoutes(app, service)
   registerOperationsRoutes(app, service)
+  registerChangesRoutes(app, service, options.changes)
   await app.ready()
   return app
 }
