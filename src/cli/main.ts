@@ -18,7 +18,7 @@ import type { CommandArgs } from './args.ts'
 const usage = `braid — real-time single views from CDC streams
 
 Usage:
-  braid start <config> [--port 3000] [--host 127.0.0.1] [--data-dir ./.braid] [--demo] [--demo-rate 5]
+  braid start <config> [--port 3000] [--host 127.0.0.1 [--insecure]] [--data-dir ./.braid] [--demo] [--demo-rate 5]
   braid validate <config>
   braid preview <config> --single-view NAME --fixtures FILE.json --identifier JSON
   braid replay <config> FILE.ndjson --topic TOPIC [--data-dir ./.braid]
@@ -62,6 +62,7 @@ async function main (argv: string[]): Promise<number> {
     options: {
       port: { type: 'string' },
       host: { type: 'string' },
+      insecure: { type: 'boolean' },
       'data-dir': { type: 'string' },
       demo: { type: 'boolean' },
       'demo-rate': { type: 'string' },

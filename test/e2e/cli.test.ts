@@ -158,6 +158,15 @@ describe('braid start', () => {
 })
 
 describe('braid start failing to start', () => {
+  it('refuses to bind a non-loopback address without --insecure, before touching the data directory', async () => {
+    const dataDir = tempDir('braid-e2e-')
+    const result = await braid('start', retailConfig, '--host', '0.0.0.0', '--port', '0', '--data-dir', dataDir)
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('BRAID_USAGE')
+    expect(result.stderr).toContain('--insecure')
+    expect(existsSync(join(dataDir, 'store.sqlite'))).toBe(false)
+  })
+
   it('exits 1 when the port is in use, releasing the data directory', async () => {
     const server = createServer()
     await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))

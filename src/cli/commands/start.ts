@@ -1,3 +1,4 @@
+import { BraidError } from '../../errors.ts'
 import { loadPipeline } from '../../config/index.ts'
 import { buildApp } from '../../api/app.ts'
 import { startRetailDemo, type DemoHandle } from '../../demo/driver.ts'
@@ -6,9 +7,13 @@ import { openEngines } from '../../runtime/engines.ts'
 import { createService } from '../../runtime/service.ts'
 import { dataDir, integerOption, optionalString, requiredPositional, type CommandArgs } from '../args.ts'
 
+function isLoopback (host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host)
+}
+
 /**
  * `braid start <config>`: runs the pipeline and the HTTP API until SIGINT/SIGTERM.
- * Without authentication (a later feature) braid binds to 127.0.0.1 only.
+ * Without authentication braid binds to 127.0.0.1; another address needs `--insecure`.
  */
 export async function startCommand (args: CommandArgs): Promise<number> {
   const configPath = requiredPositional(args, 0, '<config>')
@@ -16,6 +21,9 @@ export async function startCommand (args: CommandArgs): Promise<number> {
   const pipeline = await loadPipeline(configPath)
   const port = integerOption(args, 'port', Number(process.env['BRAID_PORT'] ?? 3000))
   const host = optionalString(args, 'host') ?? process.env['BRAID_HOST'] ?? '127.0.0.1'
+  if (!isLoopback(host) && args.values['insecure'] !== true) {
+    throw new BraidError('BRAID_USAGE', `--host ${host} would serve every view and the ingest endpoint without authentication to the network; braid binds to 127.0.0.1 by default. Pass --insecure to accept that.`)
+  }
   const engines = await openEngines({ dataDir: dataDir(args), exclusive: true })
   const service = createService({ pipeline, engines, logger })
   const app = await buildApp(service, { logger })
