@@ -14,7 +14,7 @@ import { BraidError } from '../errors.ts'
 import type { EventLog } from '../event-log/event-log.ts'
 import type { Doc, Filter } from '../model/document.ts'
 import type { LogRecord } from '../model/log-record.ts'
-import { parseFilter, type QueryString } from './query.ts'
+import { parseFilter, parseJsonObject, type QueryString } from './query.ts'
 import type { DocumentSchema } from './schema.ts'
 
 export interface ChangesOptions {
@@ -57,14 +57,7 @@ export function parseChangesQuery (query: QueryString, lastEventIdHeader: string
   const out: ChangesQuery = {}
   const key = single(query, 'key')
   if (key !== undefined) {
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(key)
-    } catch (err) {
-      throw invalid(`key is not valid JSON: ${(err as Error).message}`)
-    }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalid('key must be a JSON object (the view key, e.g. {"email":"ada@example.com"})')
-    out.key = canonicalJson(parsed)
+    out.key = canonicalJson(parseJsonObject(key, 'key', 'the view key, e.g. {"email":"ada@example.com"}'))
   }
   const q = single(query, '_q')
   if (q !== undefined) out.filter = parseFilter(q, schema)

@@ -83,17 +83,23 @@ export function stateFilter (raw: string | undefined): Filter {
   return list.length === 1 ? { __STATE__: list[0] } : { __STATE__: { $in: list } }
 }
 
-/** `_q`: a JSON MongoDB filter; with `schema`, every field it names must be in the schema. */
-export function parseFilter (text: string, schema?: DocumentSchema): Filter {
+/** A query parameter holding a JSON object; BRAID_QUERY_INVALID naming the parameter otherwise. */
+export function parseJsonObject (text: string, name: string, what: string): Filter {
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
   } catch (err) {
-    throw invalid(`_q is not valid JSON: ${(err as Error).message}`)
+    throw invalid(`${name} is not valid JSON: ${(err as Error).message}`)
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalid('_q must be a JSON object (a MongoDB filter)')
-  checkFilter(parsed as Filter, true, schema)
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalid(`${name} must be a JSON object (${what})`)
   return parsed as Filter
+}
+
+/** `_q`: a JSON MongoDB filter; with `schema`, every field it names must be in the schema. */
+export function parseFilter (text: string, schema?: DocumentSchema): Filter {
+  const parsed = parseJsonObject(text, '_q', 'a MongoDB filter')
+  checkFilter(parsed, true, schema)
+  return parsed
 }
 
 /** `schema`: the document schema the field names are checked against; none inside `$elemMatch`. */
