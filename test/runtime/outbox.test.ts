@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import type { EventLog } from '../../src/event-log/event-log.ts'
 import { silentLogger } from '../../src/logger.ts'
 import type { Doc } from '../../src/model/document.ts'
 import { SystemCollection } from '../../src/runtime/collections.ts'
@@ -39,15 +40,8 @@ describe('outbox', () => {
     const engines = await openEngines({ dataDir: tempDir() })
     try {
       await engines.store.ensureCollections([{ name: SystemCollection.outbox, primaryKey: ['_id'], indexes: [] }])
-      let failures = 1
-      const flaky = {
-        ...engines.log,
-        append: async (...args: Parameters<typeof engines.log.append>) => {
-          if (failures-- > 0) throw new Error('log down')
-          return engines.log.append(...args)
-        }
-      }
-      const outbox = new Outbox(engines.store, flaky, silentLogger())
+      const flaky = flakyLog(engines.log, 1)
+      const outbox = new Outbox(engines.store, flaky.log, silentLogger())
       await engines.store.write({ put: outbox.entries([['t', [{ key: null, value: 'x' }]]]) })
       await expect(outbox.flush()).rejects.toThrow('log down')
       expect(await engines.store.count(SystemCollection.outbox, {})).toBe(1)
@@ -65,19 +59,12 @@ describe('outbox publish', () => {
     const engines = await openEngines({ dataDir: tempDir() })
     try {
       await engines.store.ensureCollections([{ name: SystemCollection.outbox, primaryKey: ['_id'], indexes: [] }])
-      let failures = 0
-      const flaky = {
-        ...engines.log,
-        append: async (...args: Parameters<typeof engines.log.append>) => {
-          if (failures-- > 0) throw new Error('log down')
-          return engines.log.append(...args)
-        }
-      }
-      const outbox = new Outbox(engines.store, flaky, silentLogger())
+      const flaky = flakyLog(engines.log, 0)
+      const outbox = new Outbox(engines.store, flaky.log, silentLogger())
       await outbox.flush()
       const first = outbox.entries([['t', [{ key: null, value: 'first' }]]])
       await engines.store.write({ put: first })
-      failures = 1
+      flaky.failures = 1
       await expect(outbox.publish(first)).rejects.toThrow('log down')
       const second = outbox.entries([['t', [{ key: null, value: 'second' }]]])
       await engines.store.write({ put: second })
@@ -137,3 +124,18 @@ describe('pr-update events', () => {
     expect(Object.keys(values[0]?.['after'] as Doc)).not.toContain('__internal__counter')
   })
 })
+
+/** The log with an append that fails `failures` times (settable later) before working again. */
+function flakyLog (log: EventLog, failures: number): { log: EventLog, failures: number } {
+  const state = {
+    failures,
+    log: {
+      ...log,
+      append: async (...args: Parameters<EventLog['append']>) => {
+        if (state.failures-- > 0) throw new Error('log down')
+        return log.append(...args)
+      }
+    }
+  }
+  return state
+}
