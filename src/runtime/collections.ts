@@ -4,7 +4,9 @@
  * @module
  */
 import type { PipelineDefinition } from '../model/single-view.ts'
-import type { CollectionSpec } from '../storage/store.ts'
+import type { Logger } from '../logger.ts'
+import type { ReadContext } from '../single-view/types.ts'
+import type { CollectionSpec, Store } from '../storage/store.ts'
 
 export const SystemCollection = {
   /** Messages that could not be decoded or cast, with their reason (inspectable, replayable). */
@@ -83,4 +85,9 @@ export function keyFieldsOf (pipeline: PipelineDefinition): (name: string) => re
 /** Store collection of a projection or view name. */
 export function collectionOf (pipeline: PipelineDefinition): (name: string) => string {
   return name => pipeline.projections.get(name)?.collection ?? pipeline.singleViews.get(name)?.collection ?? name
+}
+
+/** What the single-view engine needs to read a pipeline's collections (aggregation, strategies). */
+export function readContext (pipeline: PipelineDefinition, store: Store, logger: Logger): ReadContext {
+  return { store, logger, collections: collectionOf(pipeline), projectionKey: keyFieldsOf(pipeline) }
 }

@@ -17,8 +17,9 @@ import type { PipelineDefinition } from '../model/single-view.ts'
 import { mapChange } from '../projections/mapper.ts'
 import { logMetaOf, ProjectionUpdater, tombstoneCollectionSpec, type UpdaterInput } from '../projections/updater.ts'
 import { affectedIdentifiers, applyPatches } from '../single-view/index.ts'
+import type { ReadContext } from '../single-view/types.ts'
 import type { CollectionSpec, EnqueueOp, Store, WriteBatch } from '../storage/store.ts'
-import { collectionOf, keyFieldsOf, SystemCollection } from './collections.ts'
+import { readContext, SystemCollection } from './collections.ts'
 import type { Metrics } from './metrics.ts'
 import { Mutex } from './mutex.ts'
 import type { Outbox } from './outbox.ts'
@@ -42,8 +43,7 @@ export class Ingestor {
   onTriggers: () => void = () => {}
 
   readonly #pipeline: PipelineDefinition
-  readonly #collections: (name: string) => string
-  readonly #keys: (name: string) => readonly string[] | undefined
+  readonly #read: ReadContext
   readonly #store: Store
   readonly #outbox: Outbox
   readonly #logger: Logger
@@ -54,11 +54,10 @@ export class Ingestor {
 
   constructor (options: IngestorOptions) {
     this.#pipeline = options.pipeline
-    this.#collections = collectionOf(options.pipeline)
-    this.#keys = keyFieldsOf(options.pipeline)
     this.#store = options.store
     this.#outbox = options.outbox
     this.#logger = options.logger
+    this.#read = readContext(options.pipeline, options.store, options.logger)
     this.#metrics = options.metrics
     for (const p of this.#pipeline.projections.values()) {
       const adapterLogger = this.#logger.child({ projection: p.name, component: 'adapter' })
@@ -178,7 +177,7 @@ export class Ingestor {
   async #triggers (changes: ProjectionChange[]): Promise<EnqueueOp[]> {
     const ops: EnqueueOp[] = []
     for (const view of this.#pipeline.singleViews.values()) {
-      const affected = await affectedIdentifiers(view, this.#pipeline.er, changes, { store: this.#store, logger: this.#logger, collections: this.#collections, projectionKey: this.#keys })
+      const affected = await affectedIdentifiers(view, this.#pipeline.er, changes, this.#read)
       for (const [id, a] of affected) ops.push({ view: view.name, id, identifier: a.identifier, eventTime: a.eventTime })
     }
     return ops

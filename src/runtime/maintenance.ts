@@ -14,7 +14,7 @@ import type { PipelineDefinition, SingleViewDefinition } from '../model/single-v
 import { aggregateViews, identifierFromBase, identifierFromView, viewId, viewKey } from '../single-view/index.ts'
 import { createEmbeddedStore } from '../storage/embedded/index.ts'
 import type { EnqueueOp, Store } from '../storage/store.ts'
-import { collectionOf, keyFieldsOf, pipelineCollections } from './collections.ts'
+import { collectionOf, pipelineCollections, readContext } from './collections.ts'
 import type { ExplainResult } from './types.ts'
 import { Outbox } from './outbox.ts'
 import { ViewBuilder } from './view-builder.ts'
@@ -39,7 +39,7 @@ export function viewDefinition (pipeline: PipelineDefinition, name: string): Sin
 
 /** The view an identifier would get: aggregation + validator. `null` with the reason when it would be deleted. */
 export async function computeViews (ctx: Pick<MaintenanceContext, 'pipeline' | 'store' | 'logger'>, def: SingleViewDefinition, identifiers: Doc[]): Promise<Array<{ identifier: Doc, view: Doc | null, reason?: string, lineage: unknown[] }>> {
-  const results = await aggregateViews(def, ctx.pipeline.er, identifiers, { store: ctx.store, logger: ctx.logger, collections: collectionOf(ctx.pipeline), projectionKey: keyFieldsOf(ctx.pipeline) })
+  const results = await aggregateViews(def, ctx.pipeline.er, identifiers, readContext(ctx.pipeline, ctx.store, ctx.logger))
   const out: Array<{ identifier: Doc, view: Doc | null, reason?: string, lineage: unknown[] }> = []
   for (const r of results) {
     if (r.error !== undefined) throw r.error
@@ -92,8 +92,7 @@ export async function rebuildViews (ctx: MaintenanceContext, name: string, progr
     }
     if (ops.length > 0) await ctx.store.write({ enqueue: ops })
   }
-  const base = ctx.pipeline.projections.get(def.baseProjection)
-  const baseCollection = base?.collection ?? collectionOf(ctx.pipeline)(def.baseProjection)
+  const baseCollection = collectionOf(ctx.pipeline)(def.baseProjection)
   for await (const page of ctx.store.scan(baseCollection, {}, pageSize)) await enqueue(page.map(doc => identifierFromBase(def, doc)).filter(isDoc))
   for await (const page of ctx.store.scan(def.collection, {}, pageSize)) await enqueue(page.map(doc => identifierFromView(def, doc)))
 
@@ -129,8 +128,7 @@ export async function verifyViews (ctx: MaintenanceContext, name: string, progre
   const def = viewDefinition(ctx.pipeline, name)
   const differences: Difference[] = []
   const checked = new Set<string>()
-  const base = ctx.pipeline.projections.get(def.baseProjection)
-  const baseCollection = base?.collection ?? collectionOf(ctx.pipeline)(def.baseProjection)
+  const baseCollection = collectionOf(ctx.pipeline)(def.baseProjection)
   const total = await ctx.store.count(baseCollection, {})
   const compare = async (identifiers: Doc[]): Promise<void> => {
     const fresh = identifiers.filter(i => !checked.has(viewId(def, i)))

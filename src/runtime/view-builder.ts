@@ -15,7 +15,8 @@ import type { ProjectionChange } from '../model/projection.ts'
 import type { PipelineDefinition, SingleViewDefinition } from '../model/single-view.ts'
 import { affectedIdentifiers, aggregateViews, writeViews } from '../single-view/index.ts'
 import type { EnqueueOp, QueueEntry, Store, WriteBatch } from '../storage/store.ts'
-import { collectionOf, keyFieldsOf, SystemCollection } from './collections.ts'
+import type { ReadContext } from '../single-view/types.ts'
+import { readContext, SystemCollection } from './collections.ts'
 import { svErrorRecord, svErrorStoreId } from './sv-errors.ts'
 import type { Metrics } from './metrics.ts'
 import { Mutex } from './mutex.ts'
@@ -53,8 +54,7 @@ export interface BuildRound {
 
 export class ViewBuilder {
   readonly #pipeline: PipelineDefinition
-  readonly #collections: (name: string) => string
-  readonly #keys: (name: string) => readonly string[] | undefined
+  readonly #read: ReadContext
   readonly #store: Store
   readonly #outbox: Outbox
   readonly #logger: Logger
@@ -75,11 +75,10 @@ export class ViewBuilder {
 
   constructor (options: ViewBuilderOptions) {
     this.#pipeline = options.pipeline
-    this.#collections = collectionOf(options.pipeline)
-    this.#keys = keyFieldsOf(options.pipeline)
     this.#store = options.store
     this.#outbox = options.outbox
     this.#logger = options.logger
+    this.#read = readContext(options.pipeline, options.store, options.logger)
     this.#metrics = options.metrics
     this.#batchSize = options.batchSize ?? 500
     this.#leaseMs = options.leaseMs ?? 60_000
@@ -198,7 +197,7 @@ export class ViewBuilder {
 
   async #buildView (def: SingleViewDefinition, entries: QueueEntry[], write: Required<Pick<WriteBatch, 'put' | 'delete' | 'complete' | 'retry'>>, events: SvUpdateEvent[], round: BuildRound, freshness: QueueEntry[]): Promise<void> {
     // Lineage is for `braid explain`; a build does not record it.
-    const ctx = { store: this.#store, logger: this.#logger, collections: this.#collections, projectionKey: this.#keys, lineage: false }
+    const ctx = { ...this.#read, lineage: false }
     const counters = this.#metrics?.view(def.name)
     const results = await aggregateViews(def, this.#pipeline.er, entries.map(e => e.identifier), ctx)
     const out = await writeViews(def, results, ctx)
@@ -258,7 +257,7 @@ export class ViewBuilder {
     const enqueue: EnqueueOp[] = []
     for (const [upstream, changes] of byView) {
       for (const dependent of this.#dependents.get(upstream) ?? []) {
-        const affected = await affectedIdentifiers(dependent, this.#pipeline.er, changes, { store: this.#store, logger: this.#logger, collections: this.#collections, projectionKey: this.#keys })
+        const affected = await affectedIdentifiers(dependent, this.#pipeline.er, changes, this.#read)
         for (const [id, a] of affected) enqueue.push({ view: dependent.name, id, identifier: a.identifier, eventTime: a.eventTime })
       }
     }
