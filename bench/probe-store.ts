@@ -5,7 +5,7 @@
  * @module
  */
 import type { Doc, Filter } from '../src/model/document.ts'
-import type { CollectionSpec, FindOptions, QueueEntry, Store, WriteBatch } from '../src/storage/store.ts'
+import type { ClaimOptions, CollectionSpec, FindOptions, QueueEntry, Store, WriteBatch } from '../src/storage/store.ts'
 
 export type PutListener = (docs: Doc[], committedAt: number) => void
 
@@ -29,7 +29,7 @@ export class ProbeStore implements Store {
   async find (collection: string, filter: Filter, options?: FindOptions): Promise<Doc[]> { return this.#inner.find(collection, filter, options) }
   async count (collection: string, filter: Filter): Promise<number> { return this.#inner.count(collection, filter) }
   scan (collection: string, filter: Filter, batchSize?: number): AsyncIterable<Doc[]> { return this.#inner.scan(collection, filter, batchSize) }
-  async claimDue (limit: number, now: number, leaseMs: number, views?: readonly string[]): Promise<QueueEntry[]> { return this.#inner.claimDue(limit, now, leaseMs, views) }
+  async claimDue (options: ClaimOptions): Promise<QueueEntry[]> { return this.#inner.claimDue(options) }
   async queueDepth (view?: string): Promise<number> { return this.#inner.queueDepth(view) }
   async getMeta (key: string): Promise<unknown> { return this.#inner.getMeta(key) }
   async close (): Promise<void> { return this.#inner.close() }

@@ -3,6 +3,7 @@
  * Every implementation (embedded SQLite, MongoDB) runs test/contract/store.contract.ts.
  * @module
  */
+import { BraidError } from '../errors.ts'
 import type { Doc, Filter, Sort } from '../model/document.ts'
 
 export interface IndexSpec {
@@ -41,6 +42,8 @@ export interface QueueEntry {
   dueAt: number
   /** Source time of the oldest change not yet reflected in the view (epoch ms), for freshness. */
   eventTime: number
+  /** Queue partition (scale-out: each worker claims the partitions it owns); that of the latest enqueue. */
+  partition: number
   lastError?: string
 }
 
@@ -49,6 +52,22 @@ export interface EnqueueOp {
   id: string
   identifier: Doc
   eventTime: number
+  /** Queue partition, an integer >= 0 (default 0); a re-enqueue moves the entry to this partition. */
+  partition?: number
+}
+
+/** What claimDue claims. */
+export interface ClaimOptions {
+  /** Maximum entries claimed (0 claims nothing). */
+  limit: number
+  /** The current time, epoch ms: entries with `dueAt <= now` whose lease ended before `now` are due. */
+  now: number
+  /** How long the claim holds, ms: claimed entries are invisible to every claimer until `now + leaseMs`. */
+  leaseMs: number
+  /** Only entries of these views (absent: every view). */
+  views?: readonly string[]
+  /** Only entries of these queue partitions (absent: every partition). */
+  partitions?: readonly number[]
 }
 
 /**
@@ -87,10 +106,26 @@ export interface Store {
   /** Every matching document in id order, in pages of `batchSize`, with constant memory. */
   scan (collection: string, filter: Filter, batchSize?: number): AsyncIterable<Doc[]>
   write (batch: WriteBatch): Promise<void>
-  /** Claims up to `limit` due queue entries (oldest due first) for `leaseMs`; claimed entries are invisible to other claimers until the lease expires. */
-  claimDue (limit: number, now: number, leaseMs: number, views?: readonly string[]): Promise<QueueEntry[]>
+  /**
+   * Claims up to `limit` due queue entries (oldest due first, then by view and id) for `leaseMs`;
+   * claimed entries are invisible to other claimers, in this process or any other sharing the
+   * storage, until the lease expires. Each entry is claimed atomically on its own (on FerretDB
+   * 1.24 only within one process: docs/mongodb.md).
+   */
+  claimDue (options: ClaimOptions): Promise<QueueEntry[]>
   /** Entries waiting (claimed or not), optionally for one view. */
   queueDepth (view?: string): Promise<number>
   getMeta (key: string): Promise<unknown>
   close (): Promise<void>
+}
+
+/** The queue partition of an enqueue (0 when absent); BRAID_INTERNAL when it is not an integer >= 0. */
+export function enqueuePartition (op: EnqueueOp): number {
+  const partition = op.partition ?? 0
+  if (!Number.isSafeInteger(partition) || partition < 0) {
+    throw new BraidError('BRAID_INTERNAL', `enqueue: the queue partition of an entry of view ${JSON.stringify(op.view)} must be an integer >= 0, got ${String(partition)}`, {
+      details: { view: op.view }
+    })
+  }
+  return partition
 }

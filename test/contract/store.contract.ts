@@ -12,6 +12,11 @@ import { contractTest, type ContractSkip } from './support.ts'
 export interface StoreContractOptions {
   name: string
   create: () => Promise<Store>
+  /**
+   * Opens a second store on the storage of the store `create` returned last, as a second braid
+   * worker would (the suite closes it). Implementations that cannot share storage skip the tests using it.
+   */
+  openSibling?: () => Promise<Store>
   skip?: ContractSkip[]
 }
 
@@ -91,11 +96,41 @@ export function runStoreContract (options: StoreContractOptions): void {
 
       test('getMany should return stored documents by id and leave missing ids out', async () => {
         await store.ensureCollections([plain])
-        const doc = { _id: 'x1', code: 'a', text: 'àé 😀 \u0000', n: 1.5, big: 2 ** 53 - 1, neg: -3, t: true, f: false, nil: null, arr: [1, 'two', { three: 3 }, [4]], obj: { deep: { er: [] } } }
+        const doc = { _id: 'x1', code: 'a', text: 'àé 😀 \u0000', n: 1.5, big: 2 ** 53 - 1, neg: -3, t: true, f: false, nil: null, arr: [1, 'two', { three: 3, four: [4] }], obj: { deep: { er: [] } } }
         await store.write({ put: [{ collection: plain.name, id: 'a', doc }] })
         const got = await store.getMany(plain.name, ['a', 'missing'])
         expect([...got.keys()]).toEqual(['a'])
         expect(got.get('a')).toEqual(doc)
+      })
+
+      test('documents holding arrays of arrays should round trip', async () => {
+        await store.ensureCollections([plain])
+        const doc = { code: 'm', matrix: [[1, 2], [3, [4]]], mixed: [1, ['two']] }
+        await store.write({ put: [{ collection: plain.name, id: 'm', doc }] })
+        expect((await store.getMany(plain.name, ['m'])).get('m')).toEqual(doc)
+      })
+
+      test('documents should be stored as JSON: Dates as ISO strings, undefined fields dropped, non-finite numbers as null', async () => {
+        await store.ensureCollections([plain])
+        const at = new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 6))
+        const doc = { code: 'j', at, nested: { at, list: [at, undefined, Number.NaN] }, gone: undefined, inf: Infinity, zero: -0 }
+        await store.write({ put: [{ collection: plain.name, id: 'j', doc }] })
+        const iso = '2026-01-02T03:04:05.006Z'
+        const stored = (await store.getMany(plain.name, ['j'])).get('j')
+        expect(stored).toEqual({ code: 'j', at: iso, nested: { at: iso, list: [iso, null, null] }, inf: null, zero: 0 })
+        expect(Object.hasOwn(stored ?? {}, 'gone')).toBe(false)
+        expect(Object.is(stored?.['zero'], 0)).toBe(true)
+      })
+
+      test('Date filters should compare against the stored ISO strings', async () => {
+        await store.ensureCollections([plain, { ...plain, name: 'events_indexed', indexes: [{ fields: ['at'] }] }])
+        const at = (day: number): Date => new Date(Date.UTC(2026, 0, day))
+        for (const collection of [plain.name, 'events_indexed']) {
+          await store.write({ put: [1, 2, 3].map(day => ({ collection, id: String(day), doc: { code: String(day), at: at(day) } })) })
+          expect((await store.find(collection, { at: at(2) })).map(d => d['code'])).toEqual(['2'])
+          expect((await store.find(collection, { at: { $gte: at(2) } }, { sort: { at: -1 } })).map(d => d['code'])).toEqual(['3', '2'])
+          expect(await store.count(collection, { at: { $in: [at(1), at(3)] } })).toBe(2)
+        }
       })
 
       test('getMany should handle more ids than one SQL statement or request takes', async () => {
@@ -143,6 +178,30 @@ export function runStoreContract (options: StoreContractOptions): void {
         })
         const all = await store.find(plain.name, {})
         expect(all).toEqual([{ code: 'b', v: 2 }, { code: 'c', v: 2 }])
+      })
+
+      test('a batch should apply the last of several puts of one id', async () => {
+        await store.ensureCollections([plain])
+        await store.write({
+          put: [1, 2, 3].map(v => ({ collection: plain.name, id: 'a', doc: { code: 'a', v } }))
+        })
+        expect(await store.find(plain.name, {})).toEqual([{ code: 'a', v: 3 }])
+      })
+
+      test('applying the same batch twice should leave the documents as applying it once', async () => {
+        await store.ensureCollections([plain])
+        await store.write({ put: ['a', 'b', 'c'].map(id => ({ collection: plain.name, id, doc: { code: id, v: 0 } })) })
+        const batch = {
+          delete: [{ collection: plain.name, id: 'a' }],
+          put: [{ collection: plain.name, id: 'b', doc: { code: 'b', v: 1 } }, { collection: plain.name, id: 'd', doc: { code: 'd', v: 1 } }],
+          meta: [{ key: 'position', value: { offset: 7 } }]
+        }
+        await store.write(batch)
+        const once = await store.find(plain.name, {})
+        await store.write(batch)
+        expect(await store.find(plain.name, {})).toEqual(once)
+        expect(once).toEqual([{ code: 'b', v: 1 }, { code: 'c', v: 0 }, { code: 'd', v: 1 }])
+        expect(await store.getMeta('position')).toEqual({ offset: 7 })
       })
 
       test('a batch with an invalid operation should apply nothing', async () => {
@@ -269,13 +328,16 @@ export function runStoreContract (options: StoreContractOptions): void {
         expect(await findCodes({ n: { $not: { $gt: 2 } } })).toEqual(['a', 'b', 'f'])
       })
 
-      test('$regex, $elemMatch and $exists should be supported', async () => {
+      test('$regex and $exists should be supported', async () => {
         expect(await findCodes({ s: { $regex: '^a' } })).toEqual(['e'])
         expect(await findCodes({ s: { $regex: '^z', $options: 'i' } })).toEqual(['d'])
         expect(await findCodes({ s: /^Z/ })).toEqual(['d'])
+        expect(await findCodes({ items: { $exists: true } })).toEqual(['d'])
+      })
+
+      test('$elemMatch should match one array element against every condition', async () => {
         expect(await findCodes({ items: { $elemMatch: { sku: 'p2', qty: { $gt: 3 } } } })).toEqual(['d'])
         expect(await findCodes({ items: { $elemMatch: { sku: 'p1', qty: { $gt: 3 } } } })).toEqual([])
-        expect(await findCodes({ items: { $exists: true } })).toEqual(['d'])
       })
 
       test('sort should order ascending, descending and by several fields', async () => {
@@ -312,6 +374,18 @@ export function runStoreContract (options: StoreContractOptions): void {
         expect(await one({ 'nested.zip': 0, tags: 0, _id: 0, code: 0, n: 0, s: 0, b: 0, nul: 0, mixed: 0 })).toEqual({ nested: { city: 'Rome' } })
         const many = await store.find(indexed.name, { s: 'x' }, { projection: { code: 1, _id: 0 }, sort: { code: -1 } })
         expect(many).toEqual([{ code: 'f' }, { code: 'c' }, { code: 'a' }])
+      })
+
+      test('filters, sort and projection on _id should address the documents\' own _id field', async () => {
+        expect(await findCodes({ _id: 'id-c' })).toEqual(['c'])
+        expect(await findCodes({ _id: { $in: ['id-a', 'id-e', 'nope'] } })).toEqual(['a', 'e'])
+        expect(await findCodes({ $or: [{ _id: 'id-b' }, { _id: { $gte: 'id-f' } }] })).toEqual(['b', 'f'])
+        expect(await findCodes({ $and: [{ s: 'x' }, { _id: { $ne: 'id-a' } }] })).toEqual(['c', 'f'])
+        expect(await findCodes({ _id: idOf({ code: 'c' }) })).toEqual([])
+        expect(await findCodes({}, { sort: { _id: -1 }, limit: 2 })).toEqual(['f', 'e'])
+        expect(await countBoth({ _id: { $exists: true } })).toBe(6)
+        expect(await store.find(indexed.name, { code: 'b' }, { projection: { _id: 1 } })).toEqual([{ _id: 'id-b' }])
+        expect(await store.find(indexed.name, { code: 'b' }, { projection: { _id: 0, n: 0, s: 0, b: 0, tags: 0, nested: 0, mixed: 0 } })).toEqual([{ code: 'b' }])
       })
 
       test('count should count matching documents', async () => {
@@ -381,11 +455,11 @@ export function runStoreContract (options: StoreContractOptions): void {
         expect(await store.queueDepth('v1')).toBe(2)
         expect(await store.queueDepth('v2')).toBe(1)
         expect(await store.queueDepth('v3')).toBe(0)
-        const claimed = await store.claimDue(10, far(), 30_000, ['v1'])
+        const claimed = await store.claimDue({ limit: 10, now: far(), leaseMs: 30_000, views: ['v1'] })
         const i1 = claimed.find(e => e.id === 'i1')
         const i2 = claimed.find(e => e.id === 'i2')
         expect(claimed).toHaveLength(2)
-        expect(i1).toMatchObject({ view: 'v1', id: 'i1', identifier: { code: 'i1' }, eventTime: 100, attempts: 0 })
+        expect(i1).toMatchObject({ view: 'v1', id: 'i1', identifier: { code: 'i1' }, eventTime: 100, attempts: 0, partition: 0 })
         expect(i1?.lastError).toBeUndefined()
         expect((i1?.seq ?? 0) - (i2?.seq ?? 0)).toBe(2)
       })
@@ -393,14 +467,14 @@ export function runStoreContract (options: StoreContractOptions): void {
       test('claimDue should hide claimed entries until the lease expires', async () => {
         await store.write({ enqueue: ['a', 'b', 'c'].map(id => ({ view: 'v', id, identifier: { id }, eventTime: 1 })) })
         const now = far()
-        const first = await store.claimDue(2, now, 1_000)
+        const first = await store.claimDue({ limit: 2, now, leaseMs: 1_000 })
         expect(first).toHaveLength(2)
-        const second = await store.claimDue(10, now, 1_000)
+        const second = await store.claimDue({ limit: 10, now, leaseMs: 1_000 })
         expect(second).toHaveLength(1)
         expect(new Set([...first, ...second].map(e => e.id))).toEqual(new Set(['a', 'b', 'c']))
-        expect(await store.claimDue(10, now + 500, 1_000)).toEqual([])
+        expect(await store.claimDue({ limit: 10, now: now + 500, leaseMs: 1_000 })).toEqual([])
         expect(await store.queueDepth()).toBe(3)
-        const afterLease = await store.claimDue(10, now + 1_001, 1_000)
+        const afterLease = await store.claimDue({ limit: 10, now: now + 1_001, leaseMs: 1_000 })
         expect(afterLease.map(e => e.id).sort()).toEqual(['a', 'b', 'c'])
       })
 
@@ -408,7 +482,7 @@ export function runStoreContract (options: StoreContractOptions): void {
         await store.write({ enqueue: ['a', 'b', 'c'].map(id => ({ view: 'v', id, identifier: { id }, eventTime: 1 })) })
         await store.write({ enqueue: [{ view: 'other', id: 'z', identifier: { id: 'z' }, eventTime: 1 }] })
         const t = far()
-        await store.claimDue(10, t, 10)
+        await store.claimDue({ limit: 10, now: t, leaseMs: 10 })
         await store.write({
           retry: [
             { view: 'v', id: 'a', dueAt: t + 3_000, error: 'e' },
@@ -417,16 +491,16 @@ export function runStoreContract (options: StoreContractOptions): void {
             { view: 'other', id: 'z', dueAt: t + 500, error: 'e' }
           ]
         })
-        expect(await store.claimDue(10, t + 999, 10, ['v'])).toEqual([])
-        const due = await store.claimDue(2, t + 5_000, 10, ['v'])
+        expect(await store.claimDue({ limit: 10, now: t + 999, leaseMs: 10, views: ['v'] })).toEqual([])
+        const due = await store.claimDue({ limit: 2, now: t + 5_000, leaseMs: 10, views: ['v'] })
         expect(due.map(e => e.id)).toEqual(['b', 'c'])
-        expect((await store.claimDue(10, t + 5_000, 10)).map(e => e.id)).toEqual(['z', 'a'])
-        expect(await store.claimDue(0, t + 50_000, 10)).toEqual([])
+        expect((await store.claimDue({ limit: 10, now: t + 5_000, leaseMs: 10 })).map(e => e.id)).toEqual(['z', 'a'])
+        expect(await store.claimDue({ limit: 0, now: t + 50_000, leaseMs: 10 })).toEqual([])
       })
 
       test('complete should remove an entry whose seq is still the claimed one', async () => {
         await store.write({ enqueue: [{ view: 'v', id: 'a', identifier: { id: 'a' }, eventTime: 1 }] })
-        const [entry] = await store.claimDue(10, far(), 30_000)
+        const [entry] = await store.claimDue({ limit: 10, now: far(), leaseMs: 30_000 })
         expect(entry).toBeDefined()
         await store.write({ complete: [{ view: 'v', id: 'a', seq: entry?.seq ?? -1 }] })
         expect(await store.queueDepth()).toBe(0)
@@ -434,12 +508,12 @@ export function runStoreContract (options: StoreContractOptions): void {
 
       test('complete with a stale seq should release the claim instead of removing the entry', async () => {
         await store.write({ enqueue: [{ view: 'v', id: 'a', identifier: { id: 'a' }, eventTime: 10 }] })
-        const [claimed] = await store.claimDue(10, far(), 30_000)
+        const [claimed] = await store.claimDue({ limit: 10, now: far(), leaseMs: 30_000 })
         await store.write({ enqueue: [{ view: 'v', id: 'a', identifier: { id: 'a' }, eventTime: 20 }] })
-        expect(await store.claimDue(10, far(), 30_000)).toEqual([])
+        expect(await store.claimDue({ limit: 10, now: far(), leaseMs: 30_000 })).toEqual([])
         await store.write({ complete: [{ view: 'v', id: 'a', seq: claimed?.seq ?? -1 }] })
         expect(await store.queueDepth()).toBe(1)
-        const [again] = await store.claimDue(10, far(), 30_000)
+        const [again] = await store.claimDue({ limit: 10, now: far(), leaseMs: 30_000 })
         expect(again?.seq).toBeGreaterThan(claimed?.seq ?? Infinity)
         await store.write({ complete: [{ view: 'v', id: 'a', seq: again?.seq ?? -1 }] })
         expect(await store.queueDepth()).toBe(0)
@@ -448,23 +522,103 @@ export function runStoreContract (options: StoreContractOptions): void {
       test('retry should release the claim, count an attempt, record the error and set the due time', async () => {
         await store.write({ enqueue: [{ view: 'v', id: 'a', identifier: { id: 'a' }, eventTime: 1 }] })
         const t = far()
-        await store.claimDue(10, t, 30_000)
+        await store.claimDue({ limit: 10, now: t, leaseMs: 30_000 })
         await store.write({ retry: [{ view: 'v', id: 'a', dueAt: t + 5_000, error: 'boom' }] })
-        expect(await store.claimDue(10, t + 4_999, 30_000)).toEqual([])
-        const [entry] = await store.claimDue(10, t + 5_000, 30_000)
+        expect(await store.claimDue({ limit: 10, now: t + 4_999, leaseMs: 30_000 })).toEqual([])
+        const [entry] = await store.claimDue({ limit: 10, now: t + 5_000, leaseMs: 30_000 })
         expect(entry).toMatchObject({ view: 'v', id: 'a', attempts: 1, lastError: 'boom', dueAt: t + 5_000 })
         await store.write({ retry: [{ view: 'v', id: 'a', dueAt: t + 6_000, error: 'boom again' }] })
-        const [second] = await store.claimDue(10, t + 6_000, 30_000)
+        const [second] = await store.claimDue({ limit: 10, now: t + 6_000, leaseMs: 30_000 })
         expect(second).toMatchObject({ attempts: 2, lastError: 'boom again' })
+      })
+
+      test('claimDue should claim only the given partitions and report the partition of each entry', async () => {
+        await store.write({
+          enqueue: [
+            { view: 'v', id: 'a', identifier: { id: 'a' }, eventTime: 1 },
+            { view: 'v', id: 'b', identifier: { id: 'b' }, eventTime: 1, partition: 1 },
+            { view: 'v', id: 'c', identifier: { id: 'c' }, eventTime: 1, partition: 2 },
+            { view: 'w', id: 'd', identifier: { id: 'd' }, eventTime: 1, partition: 1 }
+          ]
+        })
+        const now = far()
+        expect(await store.claimDue({ limit: 10, now, leaseMs: 30_000, partitions: [] })).toEqual([])
+        const one = await store.claimDue({ limit: 10, now, leaseMs: 30_000, partitions: [1] })
+        expect(one.map(e => [e.view, e.id, e.partition])).toEqual([['v', 'b', 1], ['w', 'd', 1]])
+        const rest = await store.claimDue({ limit: 10, now, leaseMs: 30_000, partitions: [0, 2, 7], views: ['v', 'w'] })
+        expect(rest.map(e => [e.id, e.partition])).toEqual([['a', 0], ['c', 2]])
+        expect(await store.claimDue({ limit: 10, now, leaseMs: 30_000 })).toEqual([])
+      })
+
+      test('a re-enqueue should move an entry to the partition it names', async () => {
+        await store.write({ enqueue: [{ view: 'v', id: 'a', identifier: { id: 'a' }, eventTime: 1, partition: 3 }] })
+        await store.write({ enqueue: [{ view: 'v', id: 'a', identifier: { id: 'a' }, eventTime: 1, partition: 5 }] })
+        expect(await store.claimDue({ limit: 10, now: far(), leaseMs: 30_000, partitions: [3] })).toEqual([])
+        const [entry] = await store.claimDue({ limit: 10, now: far(), leaseMs: 30_000, partitions: [5] })
+        expect(entry).toMatchObject({ id: 'a', partition: 5 })
+      })
+
+      test('enqueue should refuse a partition that is not an integer >= 0 and apply nothing of the batch', async () => {
+        for (const partition of [-1, 1.5, Number.NaN]) {
+          await expect(store.write({
+            enqueue: [
+              { view: 'v', id: 'ok', identifier: { id: 'ok' }, eventTime: 1 },
+              { view: 'v', id: 'bad', identifier: { id: 'bad' }, eventTime: 1, partition }
+            ]
+          })).rejects.toMatchObject({ code: 'BRAID_INTERNAL', message: expect.stringContaining('partition') })
+        }
+        expect(await store.queueDepth()).toBe(0)
+      })
+
+      test('two stores sharing the storage should never claim the same entry while its lease holds', async () => {
+        if (options.openSibling === undefined) throw new Error('this test needs StoreContractOptions.openSibling (or a skip with the reason)')
+        const other = await options.openSibling()
+        try {
+          const ids = Array.from({ length: 240 }, (_, i) => `k${String(i).padStart(3, '0')}`)
+          await store.write({ enqueue: ids.map((id, i) => ({ view: i % 2 === 0 ? 'v' : 'w', id, identifier: { id }, eventTime: 1, partition: i % 4 })) })
+          const claimAll = async (now: number): Promise<string[]> => {
+            const claimed: string[] = []
+            for (let round = 0; round < 100; round++) {
+              const [a, b] = await Promise.all([
+                store.claimDue({ limit: 17, now, leaseMs: 60_000 }),
+                other.claimDue({ limit: 23, now, leaseMs: 60_000 })
+              ])
+              claimed.push(...a.map(e => `${e.view}/${e.id}`), ...b.map(e => `${e.view}/${e.id}`))
+              if (a.length === 0 && b.length === 0) break
+            }
+            return claimed
+          }
+          const now = far()
+          const first = await claimAll(now)
+          expect(first).toHaveLength(ids.length)
+          expect(new Set(first).size).toBe(ids.length)
+          expect(await other.claimDue({ limit: 10, now: now + 59_999, leaseMs: 60_000 })).toEqual([])
+          const afterLease = await claimAll(now + 60_001)
+          expect(afterLease).toHaveLength(ids.length)
+          expect(new Set(afterLease)).toEqual(new Set(first))
+        } finally {
+          await other.close()
+        }
+      })
+
+      test('concurrent writes through one store should each bump the seq of an entry', async () => {
+        await store.write({ enqueue: [{ view: 'v', id: 'a', identifier: { id: 'a' }, eventTime: 5 }] })
+        const [first] = await store.claimDue({ limit: 1, now: far(), leaseMs: 1 })
+        await Promise.all(Array.from({ length: 40 }, async (_, i) => {
+          await store.write({ enqueue: [{ view: 'v', id: 'a', identifier: { id: 'a' }, eventTime: 10 + i }] })
+        }))
+        const [entry] = await store.claimDue({ limit: 1, now: far() + 10, leaseMs: 30_000 })
+        expect((entry?.seq ?? 0) - (first?.seq ?? 0)).toBe(40)
+        expect(entry?.eventTime).toBe(5)
       })
 
       test('enqueue should make a waiting entry due now', async () => {
         await store.write({ enqueue: [{ view: 'v', id: 'a', identifier: { id: 'a' }, eventTime: 1 }] })
-        await store.claimDue(10, far(), 30_000)
+        await store.claimDue({ limit: 10, now: far(), leaseMs: 30_000 })
         await store.write({ retry: [{ view: 'v', id: 'a', dueAt: Date.now() + 3_600_000, error: 'later' }] })
-        expect(await store.claimDue(10, far(), 30_000)).toEqual([])
+        expect(await store.claimDue({ limit: 10, now: far(), leaseMs: 30_000 })).toEqual([])
         await store.write({ enqueue: [{ view: 'v', id: 'a', identifier: { id: 'a' }, eventTime: 2 }] })
-        const [entry] = await store.claimDue(10, far(), 30_000)
+        const [entry] = await store.claimDue({ limit: 10, now: far(), leaseMs: 30_000 })
         expect(entry?.id).toBe('a')
         expect(entry?.dueAt).toBeLessThanOrEqual(Date.now())
       })

@@ -1,6 +1,7 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import Database from 'better-sqlite3'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { BraidError } from '../../src/errors.ts'
 import { createEmbeddedStore, type EmbeddedStore } from '../../src/storage/embedded/index.ts'
@@ -15,8 +16,20 @@ afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true })
 })
 
-runStoreContract({ name: 'embedded (file)', create: async () => createEmbeddedStore({ path: freshPath() }) })
-runStoreContract({ name: 'embedded (:memory:)', create: async () => createEmbeddedStore({ path: ':memory:' }) })
+let lastPath = ''
+runStoreContract({
+  name: 'embedded (file)',
+  create: async () => createEmbeddedStore({ path: lastPath = freshPath() }),
+  openSibling: async () => createEmbeddedStore({ path: lastPath })
+})
+runStoreContract({
+  name: 'embedded (:memory:)',
+  create: async () => createEmbeddedStore({ path: ':memory:' }),
+  skip: [{
+    test: 'two stores sharing the storage should never claim the same entry while its lease holds',
+    reason: 'a :memory: database is private to its connection, so no second store can share it (the file run covers this)'
+  }]
+})
 
 describe('embedded store', () => {
   const open: EmbeddedStore[] = []
@@ -92,7 +105,22 @@ describe('embedded store', () => {
     expect(await second.count('orders', { customerId: 'c1' })).toBe(11)
     expect(second.explain('orders', { customerId: 'c1' }).join('\n')).not.toMatch(/ix_orders__customerId/)
     expect(await second.getMeta('m')).toEqual({ a: [1] })
-    expect(await second.claimDue(10, Date.now() + 1_000, 1_000)).toMatchObject([{ view: 'v', id: 'k', identifier: { k: 1 }, eventTime: 5 }])
+    expect(await second.claimDue({ limit: 10, now: Date.now() + 1_000, leaseMs: 1_000 })).toMatchObject([{ view: 'v', id: 'k', identifier: { k: 1 }, eventTime: 5 }])
+  })
+
+  it('should add queue partitions to a store file written before them, keeping its entries', async () => {
+    const file = freshPath()
+    const old = new Database(file)
+    old.exec(`CREATE TABLE sys_queue (
+      view TEXT NOT NULL, id TEXT NOT NULL, identifier TEXT NOT NULL, seq INTEGER NOT NULL,
+      attempts INTEGER NOT NULL DEFAULT 0, due_at INTEGER NOT NULL, event_time INTEGER NOT NULL,
+      claimed_until INTEGER NOT NULL DEFAULT 0, last_error TEXT, PRIMARY KEY (view, id)) WITHOUT ROWID`)
+    old.prepare('INSERT INTO sys_queue (view, id, identifier, seq, due_at, event_time) VALUES (?, ?, ?, 1, 0, 0)').run('v', 'old', '{"k":1}')
+    old.close()
+    const store = openStore(file)
+    await store.write({ enqueue: [{ view: 'v', id: 'new', identifier: { k: 2 }, eventTime: 1, partition: 4 }] })
+    const claimed = await store.claimDue({ limit: 10, now: Date.now() + 1_000, leaseMs: 1_000, partitions: [0, 4] })
+    expect(claimed.map(e => [e.id, e.partition])).toEqual([['old', 0], ['new', 4]])
   })
 
   it('should see collections and documents written by another connection to the same file', async () => {

@@ -5,7 +5,7 @@
  */
 import type { Database, Statement } from 'better-sqlite3'
 import type { Doc } from '../../model/document.ts'
-import type { EnqueueOp, QueueEntry } from '../store.ts'
+import { enqueuePartition, type ClaimOptions, type EnqueueOp, type QueueEntry } from '../store.ts'
 
 export const queueSchema = `
 CREATE TABLE IF NOT EXISTS sys_queue (
@@ -18,10 +18,21 @@ CREATE TABLE IF NOT EXISTS sys_queue (
   event_time INTEGER NOT NULL,
   claimed_until INTEGER NOT NULL DEFAULT 0,
   last_error TEXT,
+  queue_partition INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (view, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sys_queue_due_at ON sys_queue (due_at);
 `
+
+/** Index of partition claims; created by upgradeQueue, once a store file written before queue partitions has the column. */
+const partitionIndex = 'CREATE INDEX IF NOT EXISTS sys_queue_partition_due_at ON sys_queue (queue_partition, due_at)'
+
+/** Adds the columns later versions introduced to a queue table created by an earlier one, then their indexes. */
+export function upgradeQueue (db: Database): void {
+  const columns = new Set((db.prepare('SELECT name FROM pragma_table_info(\'sys_queue\')').pluck().all() as string[]))
+  if (!columns.has('queue_partition')) db.exec('ALTER TABLE sys_queue ADD COLUMN queue_partition INTEGER NOT NULL DEFAULT 0')
+  db.exec(partitionIndex)
+}
 
 interface QueueRow {
   view: string
@@ -31,6 +42,7 @@ interface QueueRow {
   attempts: number
   due_at: number
   event_time: number
+  queue_partition: number
   last_error: string | null
 }
 
@@ -42,7 +54,8 @@ function toEntry (row: QueueRow): QueueEntry {
     seq: row.seq,
     attempts: row.attempts,
     dueAt: row.due_at,
-    eventTime: row.event_time
+    eventTime: row.event_time,
+    partition: row.queue_partition
   }
   if (row.last_error !== null) entry.lastError = row.last_error
   return entry
@@ -54,8 +67,8 @@ export class QueueStatements {
   readonly #completeDelete: Statement
   readonly #release: Statement
   readonly #retry: Statement
-  readonly #due: Statement
-  readonly #dueForViews: Statement
+  /** Due-entry selections by filter shape: '' (none), 'v' (views), 'p' (partitions), 'vp' (both). */
+  readonly #due: Map<string, Statement>
   readonly #claim: Statement
   readonly #depth: Statement
   readonly #depthForView: Statement
@@ -63,26 +76,30 @@ export class QueueStatements {
   constructor (db: Database) {
     // A new change makes the entry due now, unless it is due even earlier (it keeps its place in line).
     this.#enqueue = db.prepare(`
-      INSERT INTO sys_queue (view, id, identifier, seq, attempts, due_at, event_time, claimed_until, last_error)
-      VALUES (?, ?, ?, 1, 0, ?, ?, 0, NULL)
+      INSERT INTO sys_queue (view, id, identifier, seq, attempts, due_at, event_time, claimed_until, last_error, queue_partition)
+      VALUES (?, ?, ?, 1, 0, ?, ?, 0, NULL, ?)
       ON CONFLICT (view, id) DO UPDATE SET
         seq = seq + 1,
         identifier = excluded.identifier,
+        queue_partition = excluded.queue_partition,
         due_at = MIN(due_at, excluded.due_at),
         event_time = MIN(event_time, excluded.event_time)`)
     this.#completeDelete = db.prepare('DELETE FROM sys_queue WHERE view = ? AND id = ? AND seq = ?')
     this.#release = db.prepare('UPDATE sys_queue SET claimed_until = 0 WHERE view = ? AND id = ?')
     this.#retry = db.prepare('UPDATE sys_queue SET claimed_until = 0, attempts = attempts + 1, last_error = ?, due_at = ? WHERE view = ? AND id = ?')
-    const columns = 'view, id, identifier, seq, attempts, due_at, event_time, last_error'
-    this.#due = db.prepare(`SELECT ${columns} FROM sys_queue WHERE due_at <= ? AND claimed_until < ? ORDER BY due_at, view, id LIMIT ?`)
-    this.#dueForViews = db.prepare(`SELECT ${columns} FROM sys_queue WHERE due_at <= ? AND claimed_until < ? AND view IN (SELECT value FROM json_each(?)) ORDER BY due_at, view, id LIMIT ?`)
+    const columns = 'view, id, identifier, seq, attempts, due_at, event_time, queue_partition, last_error'
+    const byViews = ' AND view IN (SELECT value FROM json_each(?))'
+    const byPartitions = ' AND queue_partition IN (SELECT value FROM json_each(?))'
+    const due = (where: string): Statement =>
+      db.prepare(`SELECT ${columns} FROM sys_queue WHERE due_at <= ? AND claimed_until < ?${where} ORDER BY due_at, view, id LIMIT ?`)
+    this.#due = new Map([['', due('')], ['v', due(byViews)], ['p', due(byPartitions)], ['vp', due(byViews + byPartitions)]])
     this.#claim = db.prepare('UPDATE sys_queue SET claimed_until = ? WHERE view = ? AND id = ?')
     this.#depth = db.prepare('SELECT COUNT(*) FROM sys_queue').pluck()
     this.#depthForView = db.prepare('SELECT COUNT(*) FROM sys_queue WHERE view = ?').pluck()
   }
 
   enqueue (op: EnqueueOp, now: number): void {
-    this.#enqueue.run(op.view, op.id, JSON.stringify(op.identifier), now, op.eventTime)
+    this.#enqueue.run(op.view, op.id, JSON.stringify(op.identifier), now, op.eventTime, enqueuePartition(op))
   }
 
   /** Deletes the entry when `seq` is still current; otherwise releases the claim (newer changes wait). */
@@ -95,10 +112,18 @@ export class QueueStatements {
   }
 
   /** Selects and leases due entries; the caller runs this in an immediate transaction. */
-  claim (limit: number, now: number, leaseMs: number, views?: readonly string[]): QueueEntry[] {
-    const rows = (views === undefined
-      ? this.#due.all(now, now, limit)
-      : this.#dueForViews.all(now, now, JSON.stringify(views), limit)) as QueueRow[]
+  claim ({ limit, now, leaseMs, views, partitions }: ClaimOptions): QueueEntry[] {
+    const params: Array<number | string> = [now, now]
+    let shape = ''
+    if (views !== undefined) {
+      shape += 'v'
+      params.push(JSON.stringify(views))
+    }
+    if (partitions !== undefined) {
+      shape += 'p'
+      params.push(JSON.stringify(partitions))
+    }
+    const rows = (this.#due.get(shape) as Statement).all(...params, limit) as QueueRow[]
     const until = now + leaseMs
     for (const row of rows) this.#claim.run(until, row.view, row.id)
     return rows.map(toEntry)

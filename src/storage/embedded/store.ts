@@ -14,11 +14,11 @@ import Database from 'better-sqlite3'
 import { Query } from 'mingo'
 import { BraidError } from '../../errors.ts'
 import type { Doc, Filter } from '../../model/document.ts'
-import type { CollectionSpec, FindOptions, QueueEntry, Store, WriteBatch } from '../store.ts'
+import type { ClaimOptions, CollectionSpec, FindOptions, QueueEntry, Store, WriteBatch } from '../store.ts'
 import { embeddedStoreDefaults, resolveEmbeddedStoreOptions, type EmbeddedStoreOptions } from './options.ts'
 import { pathTypeOf } from './paths.ts'
 import { normaliseFilter, planFilter, planSort, type FilterPlan, type SqlParam } from './query.ts'
-import { QueueStatements, queueSchema } from './queue.ts'
+import { QueueStatements, queueSchema, upgradeQueue } from './queue.ts'
 import { createCollections, loadCollections, systemSchema, type CollectionState } from './schema.ts'
 import { sortDocs } from './sort.ts'
 import { StatementCache, sqliteError } from './sql.ts'
@@ -65,7 +65,7 @@ class SqliteStore implements EmbeddedStore {
   readonly #dataVersion: Database.Statement
   readonly #updatePathTypes: Database.Statement
   readonly #writeTx: Database.Transaction<(batch: WriteBatch, now: number) => void>
-  readonly #claimTx: Database.Transaction<(limit: number, now: number, leaseMs: number, views?: readonly string[]) => QueueEntry[]>
+  readonly #claimTx: Database.Transaction<(options: ClaimOptions) => QueueEntry[]>
   #collections: Map<string, CollectionState>
   #lastDataVersion: number
   #closed = false
@@ -84,6 +84,7 @@ class SqliteStore implements EmbeddedStore {
       this.#db.pragma(`cache_size = ${-resolved.cacheSizeMiB * 1024}`)
       this.#db.pragma('temp_store = MEMORY')
       this.#db.exec(systemSchema + queueSchema)
+      upgradeQueue(this.#db)
       this.#statements = new StatementCache(this.#db)
       this.#queue = new QueueStatements(this.#db)
       this.#metaUpsert = this.#db.prepare('INSERT INTO sys_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
@@ -92,7 +93,7 @@ class SqliteStore implements EmbeddedStore {
       this.#dataVersion = this.#db.prepare('PRAGMA data_version').pluck()
       this.#updatePathTypes = this.#db.prepare('UPDATE sys_paths SET types = ? WHERE collection = ? AND path = ?')
       this.#writeTx = this.#db.transaction((batch: WriteBatch, now: number) => this.#apply(batch, now))
-      this.#claimTx = this.#db.transaction((limit: number, now: number, leaseMs: number, views?: readonly string[]) => this.#queue.claim(limit, now, leaseMs, views))
+      this.#claimTx = this.#db.transaction((options: ClaimOptions) => this.#queue.claim(options))
       this.#collections = loadCollections(this.#db)
       this.#lastDataVersion = this.#dataVersion.get() as number
     } catch (err) {
@@ -318,10 +319,10 @@ class SqliteStore implements EmbeddedStore {
     }
   }
 
-  async claimDue (limit: number, now: number, leaseMs: number, views?: readonly string[]): Promise<QueueEntry[]> {
+  async claimDue (options: ClaimOptions): Promise<QueueEntry[]> {
     return this.#run('claimDue', () => {
-      if (limit <= 0) return []
-      return this.#claimTx.immediate(limit, now, leaseMs, views)
+      if (options.limit <= 0) return []
+      return this.#claimTx.immediate(options)
     })
   }
 
