@@ -52,9 +52,19 @@ export interface PartitionOffsets {
   end: number
 }
 
+/** Whether a log reaches its brokers (logs that can lose their connection implement `health`). */
+export interface EventLogHealth {
+  /** The last requests reached the brokers. */
+  connected: boolean
+  /** Epoch ms since when `connected` has held its current value. */
+  since: number
+  /** While disconnected: the last connection error. */
+  error?: string
+}
+
 export interface EventLog {
   readonly kind: 'embedded' | 'kafka'
-  /** Creates missing topics (idempotent). */
+  /** Creates missing topics (idempotent); Kafka without `autoCreateTopics` fails with BRAID_TOPIC_MISSING instead. */
   ensureTopics (specs: TopicSpec[]): Promise<void>
   /** Appends records (partition chosen by key); resolves once they are durable, with their positions. */
   append (topic: string, records: readonly AppendRecord[]): Promise<LogPosition[]>
@@ -64,5 +74,7 @@ export interface EventLog {
   /** Committed offsets (next offset to consume) of a group for a topic; partitions with none are absent. */
   committed (group: string, topic: string): Promise<Array<{ partition: number, offset: number }>>
   consume (options: ConsumeOptions, handler: BatchHandler): Subscription
+  /** Connection state, for readiness (Kafka); absent when the log cannot lose its connection (embedded). */
+  health? (): EventLogHealth
   close (): Promise<void>
 }

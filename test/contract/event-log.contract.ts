@@ -318,6 +318,57 @@ export function runEventLogContract (options: EventLogContractOptions): void {
       expect(await log.committed(group, topic)).toEqual([{ partition: 0, offset: 1 }])
     })
 
+    test('offsets and read of a topic that does not exist should be empty', async () => {
+      const log = await open()
+      const topic = unique('never-created')
+      expect(await log.offsets(topic)).toEqual([])
+      expect(await log.read(topic, 0, 0, 10)).toEqual([])
+      expect(await log.committed(unique('g'), topic)).toEqual([])
+    })
+
+    test('stop called from inside the handler should resolve at once and still commit that batch', async () => {
+      const log = await open()
+      const topic = unique('t')
+      const group = unique('g')
+      await log.ensureTopics([{ name: topic, partitions: 1 }])
+      await log.append(topic, [rec('a', '1'), rec('a', '2')])
+      let calls = 0
+      let stoppedInside = false
+      let s: Subscription | undefined
+      s = consume(log, { group, topics: [topic] }, async () => {
+        calls++
+        await (s as Subscription).stop()
+        stoppedInside = true
+      })
+      await waitFor(() => stoppedInside, timeout, 'stop() to resolve inside the handler')
+      await s.stop()
+      await waitFor(async () => (await log.committed(group, topic))[0]?.offset === 2, timeout, 'the commit of the batch')
+      await log.append(topic, [rec('a', '3')])
+      await sleep(200)
+      expect(calls).toBe(1)
+    })
+
+    test('a new group started at the latest offset should keep that position across a restart', async () => {
+      let log = await open()
+      const topic = unique('t')
+      const group = unique('g')
+      await log.ensureTopics([{ name: topic, partitions: 2 }])
+      await log.append(topic, [rec('a', 'before1'), rec('b', 'before2')])
+      const first = collector()
+      const s = consume(log, { group, topics: [topic], start: 'latest' }, first.handler)
+      const sum = async (): Promise<number> => (await log.committed(group, topic)).reduce((n, c) => n + c.offset, 0)
+      await waitFor(async () => await sum() === 2, timeout, 'the latest position to be committed')
+      await s.stop()
+      await log.append(topic, [rec('a', 'while-stopped')])
+      log = await reopen(log)
+      const second = collector()
+      consume(log, { group, topics: [topic], start: 'latest' }, second.handler)
+      await waitFor(() => second.records().length >= 1, timeout, 'the record appended while stopped')
+      await sleep(100)
+      expect(first.records()).toEqual([])
+      expect(second.records().map(r => r.value)).toEqual(['while-stopped'])
+    })
+
     test('two groups should consume the same topic independently', async () => {
       const log = await open()
       const topic = unique('t')
