@@ -67,18 +67,71 @@ export const ndjsonSerializer: Serializer = {
   close: ''
 }
 
+/** CSV layout options, from `_exportOpts` (csv-stringify's names). */
+export interface CsvOptions {
+  /** Field separator (default `,`). */
+  delimiter?: string
+  /** Write the header row (default true). */
+  header?: boolean
+  /** Line end: `unix` (`\n`, the default), `windows` (`\r\n`), or the text itself. */
+  record_delimiter?: string
+}
+
+const recordDelimiters: Readonly<Record<string, string>> = { unix: '\n', windows: '\r\n', mac: '\r' }
+
 /**
- * CSV (RFC 4180, `\n` line ends): a header row of `columns`, then one row per document. Strings are
- * always quoted (`"` doubled inside), objects and arrays are JSON in quotes, numbers bare, booleans
- * `1` or empty and null or missing values empty, as the CRUD Service's export (csv-stringify) writes
- * them. A dotted column (`tier.code`) reads the nested value, across arrays (`orders.orderId` → the
- * list of order ids).
+ * `_exportOpts`: a JSON object of CSV options (`{"delimiter":";"}`), used by `text/csv` exports only,
+ * as the CRUD Service passes them to csv-stringify. braid supports `delimiter`, `header` and
+ * `record_delimiter`; any other option is refused with 400 rather than silently ignored.
  */
-export function csvSerializer (columns: readonly string[]): Serializer {
+export function parseExportOptions (text: string): CsvOptions {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (err) {
+    throw invalidOptions(`_exportOpts is not valid JSON: ${(err as Error).message}`)
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalidOptions('_exportOpts must be a JSON object of CSV options, e.g. {"delimiter":";"}')
+  const out: CsvOptions = {}
+  for (const [k, v] of Object.entries(parsed)) {
+    if (k === 'delimiter') {
+      if (typeof v !== 'string' || v === '' || /["\r\n]/.test(v)) throw invalidOptions('_exportOpts.delimiter must be a non-empty string without quotes or line breaks')
+      out.delimiter = v
+    } else if (k === 'header') {
+      if (typeof v !== 'boolean') throw invalidOptions('_exportOpts.header must be true or false')
+      out.header = v
+    } else if (k === 'record_delimiter') {
+      if (typeof v !== 'string' || v === '' || (recordDelimiters[v] === undefined && !/^[\r\n]+$/.test(v))) throw invalidOptions('_exportOpts.record_delimiter must be unix, windows, mac, or a line break')
+      out.record_delimiter = v
+    } else {
+      throw invalidOptions(`_exportOpts: unsupported option "${k}"; braid supports delimiter, header and record_delimiter`)
+    }
+  }
+  return out
+}
+
+function invalidOptions (message: string): BraidError {
+  return new BraidError('BRAID_QUERY_INVALID', message)
+}
+
+/**
+ * CSV (RFC 4180, `\n` line ends by default): a header row of `columns`, then one row per document.
+ * Strings are always quoted (`"` doubled inside), objects and arrays are JSON in quotes, numbers
+ * bare, booleans `1` or empty and null or missing values empty, as the CRUD Service's export
+ * (csv-stringify) writes them; a bare cell holding the delimiter is quoted. A dotted column
+ * (`tier.code`) reads the nested value, across arrays (`orders.orderId` → the list of order ids).
+ */
+export function csvSerializer (columns: readonly string[], options: CsvOptions = {}): Serializer {
   const paths = columns.map(c => c.split('.'))
+  const delimiter = options.delimiter ?? ','
+  const eol = options.record_delimiter === undefined ? '\n' : recordDelimiters[options.record_delimiter] ?? options.record_delimiter
+  const cell = (value: unknown): string => {
+    const text = csvCell(value)
+    return text.startsWith('"') || !text.includes(delimiter) ? text : quote(text)
+  }
   return {
-    open: `${columns.map(quote).join(',')}\n`,
-    item: doc => `${paths.map(path => csvCell(pick(doc, path))).join(',')}\n`,
+    open: options.header === false ? '' : `${columns.map(quote).join(delimiter)}${eol}`,
+    item: doc => `${paths.map(path => cell(pick(doc, path))).join(delimiter)}${eol}`,
     close: ''
   }
 }

@@ -11,6 +11,7 @@
 import { BraidError } from '../errors.ts'
 import type { Filter, Sort } from '../model/document.ts'
 import type { FindOptions } from '../storage/store.ts'
+import { parseRawProjection, type RawProjection } from './raw-projection.ts'
 import type { DocumentSchema, JsonSchema } from './schema.ts'
 
 export const DEFAULT_LIMIT = 25
@@ -20,14 +21,32 @@ const states = new Set(['PUBLIC', 'DRAFT', 'TRASH', 'DELETED'])
 const topLevelOperators = new Set(['$and', '$or'])
 const fieldOperators = new Set(['$gt', '$lt', '$gte', '$lte', '$eq', '$ne', '$in', '$nin', '$all', '$exists', '$regex', '$options', '$elemMatch', '$size', '$not'])
 
-/** The `_` parameters of the collection read routes (braid has no `_rawp`, `_exportOpts` nor `_useEstimate`). */
-export const READ_PARAMETERS: readonly string[] = ['_q', '_st', '_p', '_s', '_l', '_sk']
+/**
+ * The `_` parameters each collection read route accepts, as the CRUD Service's querystring schemas
+ * say: any other (`_s` on `/count`, `_exportOpts` on `GET /`) is refused with 400.
+ */
+export const ROUTE_PARAMETERS = {
+  list: ['_q', '_st', '_p', '_rawp', '_s', '_l', '_sk'],
+  byId: ['_q', '_st', '_p', '_rawp'],
+  count: ['_q', '_st', '_useEstimate'],
+  export: ['_q', '_st', '_p', '_rawp', '_s', '_l', '_sk', '_exportOpts']
+} as const satisfies Record<string, readonly string[]>
+
+export type ReadRoute = keyof typeof ROUTE_PARAMETERS
+
+/** The `_` parameters of `GET /` (the longest list but `/export`'s). */
+export const READ_PARAMETERS: readonly string[] = ROUTE_PARAMETERS.list
+
+/** Every `_` parameter of some read route: never a field filter. */
+const ALL_PARAMETERS: ReadonlySet<string> = new Set(Object.values(ROUTE_PARAMETERS).flat())
 
 export type QueryString = Record<string, string | string[] | undefined>
 
 export interface ReadQuery {
   filter: Filter
   options: FindOptions
+  /** `_rawp`, checked: applied by the API to the documents the store returns (see raw-projection.ts). */
+  rawProjection?: RawProjection
 }
 
 export interface ReadQueryOptions {
@@ -67,10 +86,27 @@ export function parseReadQuery (query: QueryString, { paged, stateful = true, un
     const sort = parseSort(query['_s'])
     if (sort !== undefined && schema !== undefined) for (const field of Object.keys(sort)) checkField(field, schema)
     if (sort !== undefined) options.sort = sort
-    const projection = parseProjection(single(query, '_p'))
-    if (projection !== undefined) options.projection = projection
   }
-  return { filter: parts.length <= 1 ? parts[0] ?? {} : { $and: parts }, options }
+  const p = single(query, '_p')
+  const rawp = single(query, '_rawp')
+  // As the CRUD Service: empty values count as absent.
+  if (p !== undefined && p !== '' && rawp !== undefined && rawp !== '') throw invalid('Use of both _rawp and _p parameter is not allowed')
+  const projection = parseProjection(p)
+  if (projection !== undefined) options.projection = projection
+  const out: ReadQuery = { filter: parts.length <= 1 ? parts[0] ?? {} : { $and: parts }, options }
+  if (rawp !== undefined && rawp !== '') {
+    if (schema === undefined) throw invalid('_rawp is not supported here')
+    out.rawProjection = parseRawProjection(rawp, schema)
+  }
+  return out
+}
+
+/** A boolean query parameter (`true` or `false`, as AJV coerces it); undefined when absent. */
+export function booleanParameter (query: QueryString, name: string): boolean | undefined {
+  const raw = single(query, name)
+  if (raw === undefined) return undefined
+  if (raw === 'true' || raw === 'false') return raw === 'true'
+  throw invalid(`querystring/${name} must be boolean`)
 }
 
 /** `_st`: comma list of states, default PUBLIC. Documents without `__STATE__` never match. */
@@ -142,7 +178,7 @@ function checkField (name: string, schema: DocumentSchema): void {
 
 /** `_id`, `__STATE__`: fields of the schema, filtered with `field=value` although they start with `_`. */
 function isSchemaField (name: string, schema: DocumentSchema | undefined): boolean {
-  return schema !== undefined && !READ_PARAMETERS.includes(name) && Object.hasOwn(schema.properties, name.split('.')[0] ?? name)
+  return schema !== undefined && !ALL_PARAMETERS.has(name) && Object.hasOwn(schema.properties, name.split('.')[0] ?? name)
 }
 
 /** Query parameters starting with `_` (and not fields of the schema) must be among `parameters`, as the CRUD Service's querystring schema says. */

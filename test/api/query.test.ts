@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_LIMIT, MAX_LIMIT, parseFilter, parseReadQuery, READ_PARAMETERS } from '../../src/api/query.ts'
+import { DEFAULT_LIMIT, MAX_LIMIT, parseFilter, parseReadQuery, READ_PARAMETERS, ROUTE_PARAMETERS } from '../../src/api/query.ts'
 import type { DocumentSchema } from '../../src/api/schema.ts'
 import { BraidError } from '../../src/errors.ts'
 import type { QueryString } from '../../src/api/query.ts'
@@ -216,9 +216,10 @@ describe('parseReadQuery', () => {
     })
   })
 
-  it('ignores the paging parameters when not paged (count, by id)', () => {
-    const { filter, options } = parseReadQuery({ _l: '500', _sk: 'x', _s: '!!', _p: '??', email: 'a@b.c' }, { paged: false })
+  it('ignores the paging parameters when not paged (count, by id), and reads _p (by id)', () => {
+    const { filter, options } = parseReadQuery({ _l: '500', _sk: 'x', _s: '!!', email: 'a@b.c' }, { paged: false })
     expect(options).toEqual({})
+    expect(parseReadQuery({ _p: 'email' }, { paged: false }).options).toEqual({ projection: { email: 1 } })
     expect(filter).toEqual({ $and: [{ email: { $in: ['a@b.c'] } }, { __STATE__: 'PUBLIC' }] })
   })
 
@@ -343,16 +344,36 @@ describe('parseReadQuery against a schema', () => {
   })
 
   describe('query parameters', () => {
-    it.each(['_unknown', '_rawp', '_exportOpts', '_useEstimate', '_'])('rejects %s as the CRUD Service does', name => {
+    it.each(['_unknown', '_exportOpts', '_useEstimate', '_'])('rejects %s on GET / as the CRUD Service does', name => {
       const err = thrown(() => typed({ [name]: 'x' }))
       expect(err.code).toBe('BRAID_QUERY_INVALID')
       expect(err.message).toBe(`querystring must NOT have additional properties. Property "${name}" is not defined in validation schema`)
     })
 
-    it('accepts _q, _st, _p, _s, _l and _sk, paged or not', () => {
+    it('accepts _q, _st, _p, _rawp, _s, _l and _sk on GET /', () => {
       const query = { _q: '{}', _st: 'DRAFT', _p: 'name', _s: 'age', _l: '3', _sk: '1' }
       expect(typed(query).options).toEqual({ limit: 3, skip: 1, sort: { age: 1 }, projection: { name: 1 } })
-      expect(typed(query, false)).toEqual({ filter: { $and: [{}, { __STATE__: 'DRAFT' }] }, options: {} })
+      expect(typed({ _rawp: '{"name":1}' }).rawProjection).toEqual({ name: 1 })
+    })
+
+    it.each([
+      ['count', ['_p', '_rawp', '_s', '_l', '_sk', '_exportOpts'], ['_q', '_st', '_useEstimate']],
+      ['byId', ['_s', '_l', '_sk', '_exportOpts', '_useEstimate'], ['_q', '_st', '_p', '_rawp']],
+      ['export', ['_useEstimate'], ['_q', '_st', '_p', '_s', '_l', '_sk', '_exportOpts']],
+      ['list', ['_exportOpts', '_useEstimate'], ['_q', '_st', '_p', '_rawp', '_s', '_l', '_sk']]
+    ] as const)('on %s refuses %j and accepts %j, as the CRUD Service\'s querystring schemas say', (route, refused, accepted) => {
+      const parameters = ROUTE_PARAMETERS[route]
+      for (const name of refused) {
+        expect(thrown(() => parseReadQuery({ [name]: '1' }, { paged: false, schema, parameters })).message, name)
+          .toBe(`querystring must NOT have additional properties. Property "${name}" is not defined in validation schema`)
+      }
+      const values: Record<string, string> = { _q: '{}', _st: 'PUBLIC', _p: 'name', _rawp: '{"name":1}', _s: 'age', _l: '2', _sk: '0', _exportOpts: '{}', _useEstimate: 'true' }
+      for (const name of accepted) expect(() => parseReadQuery({ [name]: values[name] as string }, { paged: route !== 'count' && route !== 'byId', schema, parameters }), name).not.toThrow()
+    })
+
+    it('refuses _p together with _rawp, in the CRUD Service\'s words, but not an empty one', () => {
+      expect(thrown(() => typed({ _p: 'name', _rawp: '{"age":1}' })).message).toBe('Use of both _rawp and _p parameter is not allowed')
+      expect(typed({ _p: '', _rawp: '{"age":1}' }).rawProjection).toEqual({ age: 1 })
     })
 
     it('refuses an unknown parameter before looking at the fields', () => {
@@ -360,7 +381,7 @@ describe('parseReadQuery against a schema', () => {
     })
 
     it('accepts any parameter without a parameter list', () => {
-      expect(parseReadQuery({ _rawp: '{}' }, { paged: false, schema }).filter).toEqual({ __STATE__: 'PUBLIC' })
+      expect(parseReadQuery({ _whatever: '{}' }, { paged: false, schema }).filter).toEqual({ __STATE__: 'PUBLIC' })
     })
   })
 })

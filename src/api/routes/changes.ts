@@ -1,11 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { BraidError } from '../../errors.ts'
 import type { BraidService } from '../../runtime/types.ts'
 import { ChangeStream, changesDefaults, parseChangesQuery, type ChangesOptions } from '../changes.ts'
 import type { QueryString } from '../query.ts'
+import { readScope } from '../auth/scopes.ts'
+import { documented, readRouteSchema } from '../route-schemas.ts'
 import { singleViewSchema } from '../schema.ts'
+import { routeSegment } from './collections.ts'
 
-type Request = FastifyRequest<{ Params: { name: string }, Querystring: QueryString }>
+type Request = FastifyRequest<{ Querystring: QueryString }>
 
 /**
  * `GET /single-views/{name}/changes`: the view's sv-update events as Server-Sent Events, filtered by
@@ -22,27 +24,36 @@ export function registerChangesRoutes (app: FastifyInstance, service: BraidServi
     for (const stream of [...streams]) stream.drop('the server is shutting down')
   })
 
-  app.get('/single-views/:name/changes', async (request: Request, reply: FastifyReply) => {
-    const name = request.params.name
-    const def = service.pipeline.singleViews.get(name)
-    if (def === undefined) throw new BraidError('BRAID_NOT_FOUND', `no single view "${name}"`)
-    const header = request.headers['last-event-id']
-    const query = parseChangesQuery(request.query, Array.isArray(header) ? header[header.length - 1] : header, singleViewSchema(service.pipeline, def))
+  for (const def of service.pipeline.singleViews.values()) {
+    const name = def.name
+    const schema = singleViewSchema(service.pipeline, def)
+    const doc = { kind: 'single-views' as const, name, schema, base: `/single-views/${name}` }
+    app.get(`/single-views/${routeSegment(name)}/changes`, { config: { scope: readScope(name) }, ...documented(readRouteSchema('changes', doc)) }, async (request: Request, reply: FastifyReply) => {
+      const header = request.headers['last-event-id']
+      const query = parseChangesQuery(request.query, Array.isArray(header) ? header[header.length - 1] : header, schema)
 
-    reply.hijack()
-    const stream = new ChangeStream({
-      log: service.log,
-      topic: def.svUpdateTopic,
-      query,
-      response: reply.raw,
-      options: opts,
-      onEnd: reason => {
-        streams.delete(stream)
-        request.log.info({ route: '/single-views/:name/changes', view: name, reason }, 'change stream ended')
-      }
+      reply.hijack()
+      // A subscription is idle between events: exempt from the idle-socket timeout (api.timeouts.connectionMs).
+      request.raw.socket.setTimeout(0)
+      const stream = new ChangeStream({
+        log: service.log,
+        topic: def.svUpdateTopic,
+        query,
+        response: reply.raw,
+        options: opts,
+        onEnd: reason => {
+          streams.delete(stream)
+          if (expiry !== undefined) clearTimeout(expiry)
+          request.log.info({ route: '/single-views/:name/changes', view: name, reason }, 'change stream ended')
+        }
+      })
+      streams.add(stream)
+      // Credentials that expire end the subscription with them.
+      const expiresAt = request.identity?.expiresAt
+      const expiry = expiresAt === undefined ? undefined : setTimeout(() => stream.drop('the credentials expired'), Math.max(0, Math.min(expiresAt - Date.now(), 2_147_483_647)))
+      expiry?.unref()
+      request.log.info({ route: '/single-views/:name/changes', view: name }, 'change stream started')
+      await stream.start()
     })
-    streams.add(stream)
-    request.log.info({ route: '/single-views/:name/changes', view: name }, 'change stream started')
-    await stream.start()
-  })
+  }
 }
