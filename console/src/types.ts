@@ -1,0 +1,219 @@
+/**
+ * The shapes of the braid API answers the console reads. Kept by hand (the console has its own
+ * build); test/api/pipeline.test.ts checks at compile time that the server's `/-/pipeline`
+ * description still fits `PipelineDescription`.
+ * @module
+ */
+
+export type Doc = Record<string, unknown>
+
+export interface PipelineDescription {
+  system: string
+  systems: Array<{ name: string, projections: string[] }>
+  topics: Array<{ name: string, projections: string[] }>
+  projections: ProjectionDescription[]
+  singleViews: SingleViewDescription[]
+  relations: RelationDescription[]
+}
+
+export interface ProjectionDescription {
+  name: string
+  collection: string
+  topic: string
+  system: string
+  format: string
+  key: string[]
+  fields: Array<{ source: string, target: string, cast: string }>
+  softDelete: boolean
+  prUpdateTopic?: string
+  endpointBasePath?: string
+}
+
+export interface SingleViewDescription {
+  name: string
+  collection: string
+  key: Record<string, string>
+  baseProjection: string
+  reads: string[]
+  svUpdateTopic: string
+  upsert: string
+  delete: string
+  validator: boolean
+  patches: string[]
+  blocks: Array<{
+    name: string
+    join?: string
+    dependencies: Array<{ name: string, kind: 'projection' | 'select' | 'config', projections: string[], via?: string[] }>
+    fields: Array<{ name: string, from: string }>
+  }>
+  endpointBasePath?: string
+}
+
+export interface RelationDescription {
+  name: string
+  from: string
+  to: string
+  oneToMany: boolean
+  condition: Record<string, unknown>
+}
+
+export interface ProjectionStatus {
+  topic: string
+  lag: number
+  consumed: number
+  applied: number
+  stale: number
+  duplicates: number
+  deadLettered: number
+  paused?: boolean
+}
+
+export interface ViewStatus {
+  written: number
+  unchanged: number
+  deleted: number
+  failed: number
+  patched: number
+  queued: number
+  lastFreshnessMs: number | null
+  freshnessP50Ms: number | null
+  freshnessP99Ms: number | null
+  paused?: boolean
+}
+
+export interface ServiceStatus {
+  ready: boolean
+  startedAt: string
+  store: string
+  eventLog: string
+  projections: Record<string, ProjectionStatus>
+  singleViews: Record<string, ViewStatus>
+  /** The braid processes sharing the work, when the service reports them. */
+  workers?: Array<{ id: string, host?: string, pid?: number, startedAt?: string, partitions?: number }>
+}
+
+/** Where a projection stopped on a poison message (`onPoison: stop`); resuming dead-letters it. */
+export interface PoisonInfo {
+  topic: string
+  partition: number
+  offset: number
+  code: string
+  reason: string
+  at: string
+}
+
+export interface PauseState {
+  paused: boolean
+  poison?: PoisonInfo
+  /** When the pause was requested. */
+  since?: string
+  /** Paused because these projections, reading the same topic, are. */
+  pausedWith?: string[]
+}
+
+export interface ControlState {
+  projections: Record<string, PauseState>
+  singleViews: Record<string, PauseState>
+}
+
+/**
+ * One difference found by verify: `key`, `kind` (`missing`, `unexpected`, `different`) and the
+ * differing top-level `paths`; `identifier`, `reason`, `stored` and `expected` are read too when given.
+ */
+export interface Difference {
+  key?: Doc
+  kind?: string
+  paths?: string[]
+  identifier?: Doc
+  reason?: string
+  stored?: Doc | null
+  expected?: Doc | null
+}
+
+export interface Job {
+  id: string
+  kind: 'rebuild' | 'verify'
+  view: string
+  state: 'running' | 'succeeded' | 'failed'
+  done: number
+  total: number | null
+  startedAt: string
+  finishedAt?: string
+  /** Why a running job makes no progress (e.g. the view is paused). */
+  waiting?: string
+  error?: string | { code: string, message: string }
+  /** Rebuild: counts (`enqueued`, `failed`…); verify: `checked`, `differences`, `differencesTotal`. */
+  result?: Record<string, unknown> & { checked?: number, differences?: Difference[], differencesTotal?: number }
+}
+
+export interface DeadLetter {
+  _id: string
+  projection: string
+  topic: string
+  partition: number
+  offset: number
+  key: string | null
+  value: string | null
+  headers?: Record<string, string>
+  timestamp: string
+  code: string
+  reason: string
+  details?: unknown
+  status: string
+  at: string
+}
+
+export interface SvError {
+  _id: string
+  type: string
+  identifier: Doc
+  errorType: string
+  errorMessage: string
+  resolutionMethod: string
+  attempts: number
+  createdAt: string
+  updatedAt: string
+  status?: string
+}
+
+export interface LineageEntry {
+  projection: string
+  dependency: string
+  _id?: unknown
+  key?: Doc
+  __STATE__?: unknown
+  __internal__kafkaInfo?: unknown
+  __internal__counter?: unknown
+  updatedAt?: unknown
+}
+
+export interface ExplainResult {
+  identifier: Doc
+  view: Doc | null
+  stored: Doc | null
+  reason?: string
+  lineage: LineageEntry[]
+}
+
+export interface UnmappedField {
+  projection: string
+  field: string
+  type: 'UNKNOWN_FIELD' | 'UNCASTABLE_FIELD'
+  count: number
+  firstSeenAt: string
+  lastSeenAt: string
+}
+
+export interface DocumentSchema {
+  type: string
+  properties: Record<string, { type?: string | string[], nullable?: boolean, properties?: unknown, items?: unknown }>
+  required?: string[]
+}
+
+/** One sv-update event of `GET /single-views/{name}/changes`. */
+export interface SvUpdate {
+  operation: { type: 'INSERT' | 'UPDATE' | 'DELETE', timestamp: string }
+  key: Doc
+  before: Doc | null
+  after: Doc | null
+}
