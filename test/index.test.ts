@@ -15,7 +15,7 @@ describe('the package entry point', () => {
       await service.start()
       const app = await braid.buildApp(service, { logger })
       const ready = await app.inject({ method: 'GET', url: '/-/ready' })
-      expect(ready.json()).toEqual({ status: 'OK', name: 'braid', version: braid.version })
+      expect(ready.json()).toMatchObject({ status: 'OK', name: 'braid', version: braid.version, details: { started: true } })
       await app.close()
     } finally {
       await service.stop()

@@ -6,10 +6,15 @@
  */
 import { parseArgs } from 'node:util'
 import { BraidError, isBraidError } from '../errors.ts'
+import { controlCommand, pauseCommand, resumeCommand } from './commands/control.ts'
 import { explainCommand } from './commands/explain.ts'
+import { hashKeyCommand } from './commands/hash-key.ts'
+import { openapiCommand } from './commands/openapi.ts'
 import { previewCommand } from './commands/preview.ts'
 import { rebuildCommand } from './commands/rebuild.ts'
 import { replayCommand } from './commands/replay.ts'
+import { resnapshotCommand } from './commands/resnapshot.ts'
+import { sourcesCommand } from './commands/sources.ts'
 import { startCommand } from './commands/start.ts'
 import { validateCommand } from './commands/validate.ts'
 import { verifyCommand } from './commands/verify.ts'
@@ -19,12 +24,24 @@ const usage = `braid — real-time single views from CDC streams
 
 Usage:
   braid start <config> [--port 3000] [--host 127.0.0.1 [--insecure]] [--data-dir ./.braid] [--demo] [--demo-rate 5]
+              [--kafka-brokers host:port,...] [--mongodb-url mongodb://...]
   braid validate <config>
   braid preview <config> --single-view NAME --fixtures FILE.json --identifier JSON
   braid replay <config> FILE.ndjson --topic TOPIC [--data-dir ./.braid]
   braid rebuild <config> [--single-view NAME] [--data-dir ./.braid]
   braid verify <config> [--single-view NAME] [--data-dir ./.braid]
   braid explain <config> --single-view NAME --identifier JSON [--data-dir ./.braid]
+  braid hash-key [--name NAME] [--scope read:VIEW,ingest:TOPIC,admin,...] [--scrypt] [--key-stdin]
+  braid openapi <config>
+  braid pause <config> (--projection NAME | --single-view NAME)
+  braid resume <config> (--projection NAME | --single-view NAME)
+  braid control <config>
+  braid resnapshot <config> <source> <table> [--wait]
+  braid sources <config>
+
+Every command that opens the pipeline's data takes --kafka-brokers / BRAID_KAFKA_BROKERS and
+--mongodb-url / BRAID_MONGODB_URL (over the config's engines: section); without them, the embedded
+engines in --data-dir / BRAID_DATA_DIR.
 
 <config> is a braid config file (.yaml, .yml, .json) or a Mia-Platform Fast Data project directory
 (with ps-config.json, erSchema.json and single-views/<name>/). Docs: docs/configuration.md
@@ -37,7 +54,14 @@ const commands: Record<string, (args: CommandArgs) => Promise<number>> = {
   replay: replayCommand,
   rebuild: rebuildCommand,
   verify: verifyCommand,
-  explain: explainCommand
+  explain: explainCommand,
+  'hash-key': hashKeyCommand,
+  openapi: openapiCommand,
+  pause: pauseCommand,
+  resume: resumeCommand,
+  control: controlCommand,
+  resnapshot: resnapshotCommand,
+  sources: sourcesCommand
 }
 
 async function main (argv: string[]): Promise<number> {
@@ -71,7 +95,15 @@ async function main (argv: string[]): Promise<number> {
       identifier: { type: 'string' },
       topic: { type: 'string' },
       'log-level': { type: 'string' },
-      'log-keys': { type: 'boolean' }
+      'log-keys': { type: 'boolean' },
+      'kafka-brokers': { type: 'string' },
+      'mongodb-url': { type: 'string' },
+      projection: { type: 'string' },
+      name: { type: 'string' },
+      scope: { type: 'string' },
+      scrypt: { type: 'boolean' },
+      'key-stdin': { type: 'boolean' },
+      wait: { type: 'boolean' }
     }
   })
   return command({ values, positionals })

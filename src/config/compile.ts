@@ -6,7 +6,9 @@
  */
 import { relative } from 'node:path'
 import { isBraidError } from '../errors.ts'
+import type { CommandFunction } from '../model/command.ts'
 import { builtinCasts, resolveCast } from '../projections/casts.ts'
+import { compileCommands } from './commands.ts'
 import type { CastFunction, CustomAdapterFunction, FieldMapping, ProjectionDefinition } from '../model/projection.ts'
 import type {
   AggregationBlock, AggregationFunction, ErEdge, ErSchema, IdentifierFunction, PatchRule, PipelineDefinition,
@@ -52,7 +54,8 @@ class Compiler {
     for (const p of draft.projections) projections.set(p.name, await this.#projection(p, casts, failedCasts))
     const singleViews = new Map<string, SingleViewDefinition>()
     for (const sv of draft.singleViews) singleViews.set(sv.name, await this.#singleView(sv))
-    return { origin: draft.origin, system: draft.system, projections, singleViews, er: this.#erSchema() }
+    const commands = draft.commands === undefined ? undefined : await compileCommands(draft.commands, draft.baseDir, draft.problems, async source => await this.#load<CommandFunction>(source), draft.sources)
+    return { origin: draft.origin, system: draft.system, projections, singleViews, er: this.#erSchema(), ...(draft.engines === undefined ? {} : { engines: draft.engines }), ...(commands === undefined ? {} : { commands }), ...(draft.sources === undefined ? {} : { sources: draft.sources }) }
   }
 
   async #projection (p: ProjectionDraft, casts: Map<string, CastFunction>, failedCasts: Set<string>): Promise<ProjectionDefinition> {
@@ -138,7 +141,8 @@ class Compiler {
       delete: sv.delete,
       manualStrategies,
       patchRules,
-      svUpdateTopic: sv.svUpdateTopic ?? defaultSvUpdateTopic(sv.name)
+      svUpdateTopic: sv.svUpdateTopic ?? defaultSvUpdateTopic(sv.name),
+      ...(sv.svTriggerTopic === undefined ? {} : { svTriggerTopic: sv.svTriggerTopic })
     }
     if (sv.validator !== undefined) {
       const validator = await this.#load<Validator>(sv.validator)

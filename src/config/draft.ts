@@ -4,7 +4,10 @@
  * `compile.ts` turns a draft into a `PipelineDefinition`; `validate.ts` checks and completes it.
  * @module
  */
+import type { EnginesConfig } from './native/engines-schema.ts'
+import type { NativeCommands } from './native/commands-schema.ts'
 import type { FormatType } from '../model/projection.ts'
+import type { SourceDefinition } from '../model/source.ts'
 import type { AggregationBlock, DeleteStrategy, ErEdge, StrategyPath, UpsertStrategy } from '../model/single-view.ts'
 import type { Loc, Problems } from './problems.ts'
 
@@ -60,6 +63,8 @@ export interface SingleViewDraft {
   patchRules: Array<{ projection: string, source: FunctionSource, actionName: string }>
   /** Topic of sv-update events; `braid.<view>.sv-update` when absent. */
   svUpdateTopic?: string
+  /** Topic of sv-trigger events; none when absent. */
+  svTriggerTopic?: string
   /** Extra mount path of the view's read routes. */
   endpointBasePath?: string
 }
@@ -76,6 +81,12 @@ export interface PipelineDraft {
   /** ER edges as declared, with the path of each (a name may appear twice in Mia files; compile reports the clash). */
   edges: Array<{ edge: ErEdge, at: string }>
   singleViews: SingleViewDraft[]
+  /** The `engines:` section (native configuration only). */
+  engines?: EnginesConfig
+  /** The `commands:` section (native configuration only), compiled by config/commands.ts. */
+  commands?: NativeCommands
+  /** The `sources:` section (native configuration only), compiled. */
+  sources?: Map<string, SourceDefinition>
   /** Parse problems so far, and the locations of every element (shared with compile and validate). */
   problems: Problems
 }

@@ -117,6 +117,7 @@ function checkTopicsAndCollections (pipeline: PipelineDefinition, problems: Prob
   }
   for (const sv of pipeline.singleViews.values()) {
     useTopic(sv.svUpdateTopic, `the sv-update topic of single view "${sv.name}"`, loc.view(sv.name, 'updateTopic'))
+    if (sv.svTriggerTopic !== undefined) useTopic(sv.svTriggerTopic, `the sv-trigger topic of single view "${sv.name}"`, loc.view(sv.name, 'triggerTopic'))
     useCollection(sv.collection, `single view "${sv.name}"`, loc.view(sv.name, 'collection'))
   }
 }

@@ -2,8 +2,11 @@
  * Compiled single-view definitions: ER graph, aggregation tree, key, strategies.
  * @module
  */
+import type { EnginesConfig } from '../config/native/engines-schema.ts'
+import type { CommandsDefinition } from './command.ts'
 import type { Doc } from './document.ts'
 import type { ProjectionDefinition } from './projection.ts'
+import type { SourceDefinition } from './source.ts'
 
 /**
  * An ER condition in Mia form: `{ <targetField>: <sourceField | constant> }`, or a Mongo-style
@@ -162,6 +165,8 @@ export interface SingleViewDefinition {
   patchRules: PatchRule[]
   /** Topic where sv-update events of this view go. */
   svUpdateTopic: string
+  /** Topic where sv-trigger events (one per rebuild a projection change causes) go; none when absent. */
+  svTriggerTopic?: string
   /**
    * Extra mount path of the read routes (`/customers-sv`), besides `/single-views/{name}`: the CRUD
    * Service's `endpointBasePath`, for drop-in compatibility.
@@ -176,4 +181,10 @@ export interface PipelineDefinition {
   projections: Map<string, ProjectionDefinition>
   singleViews: Map<string, SingleViewDefinition>
   er: ErSchema
+  /** Event log and store from the configuration's `engines:` section; flags and env override it. */
+  engines?: EnginesConfig
+  /** The write stream: command targets and definitions (`commands:`). */
+  commands?: CommandsDefinition
+  /** Sources braid captures itself (`sources:`), by name. */
+  sources?: Map<string, SourceDefinition>
 }

@@ -1,6 +1,7 @@
 /**
  * Opens the store and the event log a pipeline runs on. Embedded (SQLite files under the data
- * directory) is the zero-setup default.
+ * directory) is the zero-setup default; Kafka options select the Kafka event log, MongoDB options
+ * the MongoDB store, each independently.
  * @module
  */
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
@@ -8,41 +9,71 @@ import { join, resolve } from 'node:path'
 import { BraidError } from '../errors.ts'
 import type { EventLog } from '../event-log/event-log.ts'
 import { createEmbeddedEventLog } from '../event-log/embedded/index.ts'
+import type { KafkaEventLogOptions } from '../event-log/kafka/index.ts'
+import type { Logger } from '../logger.ts'
 import { createEmbeddedStore } from '../storage/embedded/index.ts'
+import type { MongoStoreOptions } from '../storage/mongodb/index.ts'
+import { redactUrl } from '../storage/mongodb/options.ts'
 import type { Store } from '../storage/store.ts'
 
 export interface EngineOptions {
   /** Data directory of the embedded engines (default `./.braid`). */
   dataDir: string
-  /** Take the data directory's lock (one `braid start` per directory). */
+  /** Take the data directory's lock (one `braid start` per directory) when an embedded engine is used. */
   exclusive?: boolean
+  /** Use Apache Kafka as the event log. */
+  kafka?: KafkaEventLogOptions
+  /** Use MongoDB (or a MongoDB-compatible server) as the store. */
+  mongodb?: MongoStoreOptions
+  logger?: Logger
 }
 
 export interface Engines {
   store: Store
   log: EventLog
   dataDir: string
+  /** What runs where, for people: `embedded (./.braid/store.sqlite)`, `mongodb (db-1:27017/braid)`, … */
+  describe (): { store: string, eventLog: string }
   close (): Promise<void>
 }
 
 export async function openEngines (options: EngineOptions): Promise<Engines> {
   const dataDir = resolve(options.dataDir)
-  mkdirSync(dataDir, { recursive: true })
-  const release = options.exclusive === true ? lockDataDir(dataDir) : () => {}
+  const embedded = options.kafka === undefined || options.mongodb === undefined
+  if (embedded) mkdirSync(dataDir, { recursive: true })
+  const release = options.exclusive === true && embedded ? lockDataDir(dataDir) : () => {}
+  let store: Store | undefined
   try {
-    const store = createEmbeddedStore({ path: join(dataDir, 'store.sqlite') })
-    const log = createEmbeddedEventLog({ path: join(dataDir, 'log.sqlite') })
+    const storePath = join(dataDir, 'store.sqlite')
+    const logPath = join(dataDir, 'log.sqlite')
+    store = options.mongodb === undefined
+      ? createEmbeddedStore({ path: storePath })
+      // Loaded on demand: the embedded default does not pay for the MongoDB driver or the Kafka client.
+      : await (await import('../storage/mongodb/index.ts')).createMongoStore({ ...options.mongodb, ...(options.logger === undefined ? {} : { logger: options.logger }) })
+    const log = options.kafka === undefined
+      ? createEmbeddedEventLog({ path: logPath })
+      : (await import('../event-log/kafka/index.ts')).createKafkaEventLog({ ...options.kafka, ...(options.logger === undefined ? {} : { logger: options.logger }) })
+    const description = {
+      store: options.mongodb === undefined ? `embedded (${storePath})` : `mongodb (${redactUrl(options.mongodb.url)}${options.mongodb.database === undefined ? '' : `, database ${options.mongodb.database}`})`,
+      eventLog: options.kafka === undefined ? `embedded (${logPath})` : `kafka (${options.kafka.brokers.join(',')})`
+    }
+    const opened = store
     return {
-      store,
+      store: opened,
       log,
       dataDir,
+      describe: () => description,
       async close () {
-        await log.close()
-        await store.close()
-        release()
+        try {
+          await log.close()
+        } finally {
+          await opened.close()
+          release()
+        }
       }
     }
   } catch (err) {
+    await store?.close().catch(() => {})
     release()
     throw err
   }

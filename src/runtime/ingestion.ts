@@ -28,6 +28,9 @@ import { svErrorRecord } from './sv-errors.ts'
 import type { IngestMessage } from './types.ts'
 import type { SvUpdateEvent } from './sv-update.ts'
 import { toSvUpdateRecords } from './sv-update.ts'
+import { toSvTriggerRecords } from './sv-trigger.ts'
+import { queuePartition } from './workers.ts'
+import type { PoisonInfo } from './control.ts'
 
 export interface IngestorOptions {
   pipeline: PipelineDefinition
@@ -35,7 +38,30 @@ export interface IngestorOptions {
   outbox: Outbox
   logger: Logger
   metrics: Metrics
+  /** What a message that cannot be decoded or cast does (default: dead-lettered, no topic). */
+  poison?: PoisonPolicy
+  /**
+   * The store is shared by several workers and not transactional (default false): enqueue the
+   * affected views before writing the projections, then walk the strategies a second time on the
+   * written state and enqueue again. Two batches committing side by side may each walk the graph
+   * before the other's write and both miss a view that needs both (an order and its new customer);
+   * the batch that commits last sees both in its second walk. See #writeShared.
+   */
+  walkAfterWrite?: boolean
 }
+
+/** `onPoison`: set a bad message aside and go on, or stop its projection until an operator resumes it. */
+export interface PoisonPolicy {
+  mode: 'deadLetter' | 'stop'
+  /** Topic dead letters are also appended to (with their reason in headers), besides the dead-letter collection. */
+  topic?: string
+  /** Stop mode: true when an operator resumed past this message (it is then dead-lettered). */
+  accepted (topic: string, partition: number, offset: number): boolean
+  /** Stop mode: pauses the projection at this message (persisted). */
+  halt (projection: string, poison: PoisonInfo): Promise<void>
+}
+
+const deadLetterAlways: PoisonPolicy = { mode: 'deadLetter', accepted: () => true, halt: async () => {} }
 
 
 export class Ingestor {
@@ -51,6 +77,8 @@ export class Ingestor {
   readonly #formats = new Map<string, Format>()
   readonly #updaters = new Map<string, ProjectionUpdater>()
   readonly #byTopic = new Map<string, ProjectionDefinition[]>()
+  readonly #poison: PoisonPolicy
+  readonly #walkAfterWrite: boolean
 
   constructor (options: IngestorOptions) {
     this.#pipeline = options.pipeline
@@ -59,6 +87,8 @@ export class Ingestor {
     this.#logger = options.logger
     this.#read = readContext(options.pipeline, options.store, options.logger)
     this.#metrics = options.metrics
+    this.#poison = options.poison ?? deadLetterAlways
+    this.#walkAfterWrite = options.walkAfterWrite ?? false
     for (const p of this.#pipeline.projections.values()) {
       const adapterLogger = this.#logger.child({ projection: p.name, component: 'adapter' })
       this.#formats.set(p.name, createFormat(p.format, { logger: adapterLogger }))
@@ -124,6 +154,9 @@ export class Ingestor {
     const write: Required<Pick<WriteBatch, 'put' | 'delete' | 'enqueue'>> = { put: [], delete: [], enqueue: [] }
     const patchEvents: SvUpdateEvent[] = []
     const prUpdates = new Map<string, AppendRecord[]>()
+    const deadLetterEvents: AppendRecord[] = []
+    const allChanges: ProjectionChange[] = []
+    const triggerEvents: Array<[string, AppendRecord[]]> = []
     for (const def of this.#projectionsOf(batch.topic)) {
       const counters = this.#metrics.projection(def.name)
       counters.consumed += batch.records.length
@@ -145,9 +178,18 @@ export class Ingestor {
           // Retryable failures (store, log) retry the batch; anything else about this one message sets it aside.
           if (isBraidError(caught) && caught.retryable) throw caught
           const err = isBraidError(caught) ? caught : toBraidError(caught, 'BRAID_INTERNAL', 'decoding the message failed unexpectedly')
+          if (this.#poison.mode === 'stop' && !this.#poison.accepted(record.topic, record.partition, record.offset)) {
+            await this.#poison.halt(def.name, { topic: record.topic, partition: record.partition, offset: record.offset, code: err.code, reason: err.message, at: new Date().toISOString() })
+            throw new BraidError('BRAID_POISON_MESSAGE', `projection ${def.name} stopped at ${record.topic} partition ${record.partition} offset ${record.offset} (onPoison: stop): ${err.message}. Resume the projection to dead-letter this message and go on.`, {
+              retryable: true,
+              details: { projection: def.name, topic: record.topic, partition: record.partition, offset: record.offset, cause: err.code }
+            })
+          }
           counters.deadLettered++
           this.#metrics.error(err.code)
-          write.put.push(deadLetter(def, record, err))
+          const letter = deadLetter(def, record, err)
+          write.put.push(letter)
+          if (this.#poison.topic !== undefined) deadLetterEvents.push(deadLetterRecord(letter.doc, record, err))
           this.#logger.warn({ projection: def.name, topic: record.topic, partition: record.partition, offset: record.offset, code: err.code, reason: err.message }, 'message dead-lettered')
         }
       }
@@ -159,28 +201,64 @@ export class Ingestor {
       counters.duplicates += result.duplicates
       if (unmapped.size > 0) write.put.push(...await this.#unmappedRecords(def, unmapped))
       if (result.changes.length > 0) {
+        allChanges.push(...result.changes)
         if (def.prUpdateTopic !== undefined) prUpdates.set(def.prUpdateTopic, [...prUpdates.get(def.prUpdateTopic) ?? [], ...toPrUpdateRecords(def, result.changes)])
-        write.enqueue.push(...await this.#triggers(result.changes))
+        const triggered = await this.#triggers(result.changes)
+        write.enqueue.push(...triggered.map(enqueueOp))
+        triggerEvents.push(...this.#triggerEvents(triggered))
         patchEvents.push(...await this.#patches(def, result.changes, write))
       }
     }
-    const events = [...toSvUpdateRecords(this.#pipeline, patchEvents), ...prUpdates]
+    const events = [...toSvUpdateRecords(this.#pipeline, patchEvents), ...prUpdates, ...triggerEvents]
+    if (deadLetterEvents.length > 0 && this.#poison.topic !== undefined) events.push([this.#poison.topic, deadLetterEvents])
     const outboxed = this.#outbox.entries(events)
     write.put.push(...outboxed)
     if (write.put.length + write.delete.length + write.enqueue.length === 0) return
-    await this.#store.write(write)
-    await this.#outbox.publish(outboxed)
+    if (!this.#walkAfterWrite) {
+      await this.#store.write(write)
+      await this.#outbox.publish(outboxed)
+    } else {
+      await this.#writeShared(write, outboxed, allChanges)
+    }
     if (write.enqueue.length > 0) this.onTriggers()
   }
 
-  /** Views to rebuild for these projection changes, for every view that reads the projection. */
-  async #triggers (changes: ProjectionChange[]): Promise<EnqueueOp[]> {
-    const ops: EnqueueOp[] = []
+  /**
+   * The batch's write on a store shared by several workers, whose batches are not atomic (see
+   * docs/design/20261121_scale-out.md): the affected views are enqueued before the projections are
+   * written (a crash in between leaves them queued), then the strategies are walked again on the
+   * written state and every view found is enqueued again (bumping the entries a concurrent build may
+   * have claimed before the write, and adding views a concurrent batch of another worker made
+   * reachable).
+   */
+  async #writeShared (write: Required<Pick<WriteBatch, 'put' | 'delete' | 'enqueue'>>, outboxed: NonNullable<WriteBatch['put']>, changes: ProjectionChange[]): Promise<void> {
+    const first = write.enqueue
+    if (first.length > 0) await this.#store.write({ enqueue: first })
+    await this.#store.write({ put: write.put, delete: write.delete })
+    await this.#outbox.publish(outboxed)
+    if (changes.length === 0) return
+    const known = new Set(first.map(e => `${e.view}|${e.id}`))
+    const again = await this.#triggers(changes)
+    const missed = again.filter(e => !known.has(`${e.view}|${e.id}`))
+    const events = this.#outbox.entries(this.#triggerEvents(missed))
+    if (again.length > 0) await this.#store.write({ enqueue: again.map(enqueueOp), put: events })
+    await this.#outbox.publish(events)
+    write.enqueue.push(...missed.map(enqueueOp))
+  }
+
+  /** Views to rebuild for these projection changes, for every view that reads the projection, with the change that caused each. */
+  async #triggers (changes: ProjectionChange[]): Promise<Array<EnqueueOp & { origin: ProjectionChange }>> {
+    const ops: Array<EnqueueOp & { origin: ProjectionChange }> = []
     for (const view of this.#pipeline.singleViews.values()) {
       const affected = await affectedIdentifiers(view, this.#pipeline.er, changes, this.#read)
-      for (const [id, a] of affected) ops.push({ view: view.name, id, identifier: a.identifier, eventTime: a.eventTime })
+      for (const [id, a] of affected) ops.push({ view: view.name, id, identifier: a.identifier, eventTime: a.eventTime, partition: queuePartition(view.name, id), origin: a.origin })
     }
     return ops
+  }
+
+  /** sv-trigger events of the triggered views that have a `triggerTopic`. */
+  #triggerEvents (ops: Array<EnqueueOp & { origin: ProjectionChange }>): Map<string, AppendRecord[]> {
+    return toSvTriggerRecords(this.#pipeline, ops.map(o => ({ view: o.view, identifier: o.identifier, origin: o.origin })))
   }
 
   /** Single View Patch: views patched in place for projections with patch rules. */
@@ -262,6 +340,30 @@ function deadLetter (def: ProjectionDefinition, record: LogRecord, err: BraidErr
       details: err.details,
       status: 'pending',
       at: new Date().toISOString()
+    }
+  }
+}
+
+function enqueueOp (o: EnqueueOp & { origin: ProjectionChange }): EnqueueOp {
+  return { view: o.view, id: o.id, identifier: o.identifier, eventTime: o.eventTime, ...(o.partition === undefined ? {} : { partition: o.partition }) }
+}
+
+/** The dead letter as a record of the dead-letter topic: the original key and value, the reason in headers. */
+function deadLetterRecord (letter: Doc, record: LogRecord, err: BraidError): AppendRecord {
+  return {
+    key: record.key,
+    value: record.value,
+    timestamp: Date.now(),
+    headers: {
+      ...record.headers,
+      'braid-dead-letter-id': String(letter['_id']),
+      'braid-dead-letter-code': err.code,
+      'braid-dead-letter-reason': err.message,
+      'braid-projection': String(letter['projection']),
+      'braid-source-topic': record.topic,
+      'braid-source-partition': String(record.partition),
+      'braid-source-offset': String(record.offset),
+      'braid-source-timestamp': String(record.timestamp)
     }
   }
 }

@@ -18,6 +18,7 @@ import { collectionOf, pipelineCollections, readContext } from './collections.ts
 import type { ExplainResult } from './types.ts'
 import { Outbox } from './outbox.ts'
 import { ViewBuilder } from './view-builder.ts'
+import { queuePartition } from './workers.ts'
 
 export interface MaintenanceContext {
   pipeline: PipelineDefinition
@@ -74,10 +75,10 @@ export async function previewView (pipeline: PipelineDefinition, name: string, f
 }
 
 /**
- * `braid rebuild`: enqueues every identifier (from the base projection and from the stored views,
- * so views whose base record is gone are deleted) and builds until the view's queue is empty.
+ * Enqueues a rebuild of every identifier of a view: from the base projection and from the stored
+ * views (so views whose base record is gone are deleted). Returns how many were enqueued.
  */
-export async function rebuildViews (ctx: MaintenanceContext, name: string, progress: (done: number, total: number) => void = () => {}): Promise<{ built: number, written: number, deleted: number, failed: number }> {
+export async function enqueueRebuild (ctx: Pick<MaintenanceContext, 'pipeline' | 'store'>, name: string): Promise<number> {
   const def = viewDefinition(ctx.pipeline, name)
   await ctx.store.ensureCollections(pipelineCollections(ctx.pipeline))
   const seen = new Set<string>()
@@ -88,15 +89,23 @@ export async function rebuildViews (ctx: MaintenanceContext, name: string, progr
       const id = viewId(def, identifier)
       if (seen.has(id)) continue
       seen.add(id)
-      ops.push({ view: def.name, id, identifier, eventTime: now })
+      ops.push({ view: def.name, id, identifier, eventTime: now, partition: queuePartition(def.name, id) })
     }
     if (ops.length > 0) await ctx.store.write({ enqueue: ops })
   }
   const baseCollection = collectionOf(ctx.pipeline)(def.baseProjection)
   for await (const page of ctx.store.scan(baseCollection, {}, pageSize)) await enqueue(page.map(doc => identifierFromBase(def, doc)).filter(isDoc))
   for await (const page of ctx.store.scan(def.collection, {}, pageSize)) await enqueue(page.map(doc => identifierFromView(def, doc)))
+  return seen.size
+}
 
-  const total = seen.size
+/**
+ * `braid rebuild` (pipeline stopped): enqueues every identifier (see enqueueRebuild) and builds
+ * until the view's queue is empty.
+ */
+export async function rebuildViews (ctx: MaintenanceContext, name: string, progress: (done: number, total: number) => void = () => {}): Promise<{ built: number, written: number, deleted: number, failed: number }> {
+  const def = viewDefinition(ctx.pipeline, name)
+  const total = await enqueueRebuild(ctx, name)
   const builder = new ViewBuilder({ pipeline: ctx.pipeline, store: ctx.store, outbox: new Outbox(ctx.store, ctx.log, ctx.logger), logger: ctx.logger, batchSize: pageSize, backoffMs: 0, maxBackoffMs: 0 })
   const totals = { built: 0, written: 0, deleted: 0, failed: 0 }
   progress(0, total)

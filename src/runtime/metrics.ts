@@ -12,6 +12,8 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
 import type { ErrorCode } from '../errors.ts'
 import { version } from '../version.ts'
 import type { ServiceStatus, StageCounters, ViewCounters } from './types.ts'
+import type { ControlState } from './control.ts'
+import type { WorkerInfo } from './workers.ts'
 
 /** Source event time → view written, seconds. */
 export const freshnessBuckets: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
@@ -31,7 +33,10 @@ export interface MetricsLayout {
 }
 
 /** What `/-/status` counts per view; `queued` and the freshness quantiles are added when read. */
-export type ViewStageCounters = Omit<ViewCounters, 'queued' | 'freshnessP50Ms' | 'freshnessP99Ms'>
+export type ViewStageCounters = Omit<ViewCounters, 'queued' | 'freshnessP50Ms' | 'freshnessP99Ms' | 'paused'>
+
+/** What `/-/status` counts per projection; `paused` is added when read. */
+export type ProjectionStageCounters = Omit<StageCounters, 'paused'>
 
 /** Scrape-time gauges, read from the store and the log by the service. */
 export interface ScrapeInput {
@@ -42,6 +47,10 @@ export interface ScrapeInput {
   queued: ReadonlyMap<string, number>
   /** Events in the outbox not yet relayed to the log. */
   outboxPending: number
+  /** Pause state per projection and view. */
+  control: ControlState
+  /** Live workers sharing the store. */
+  workers: number
 }
 
 /** A Prometheus histogram with fixed upper bounds; observing increments one slot, nothing is allocated. */
@@ -106,7 +115,7 @@ export class Histogram {
 }
 
 export class Metrics {
-  readonly projections = new Map<string, StageCounters>()
+  readonly projections = new Map<string, ProjectionStageCounters>()
   readonly views = new Map<string, ViewStageCounters>()
   /** Wall time of each build round that claimed entries. */
   readonly buildRound = new Histogram(durationBuckets)
@@ -133,7 +142,7 @@ export class Metrics {
     for (const code of runtimeErrorCodes) this.#errors.set(code, 0)
   }
 
-  projection (name: string): StageCounters {
+  projection (name: string): ProjectionStageCounters {
     const c = this.projections.get(name)
     if (c === undefined) throw new RangeError(`unknown projection ${name}`)
     return c
@@ -168,18 +177,18 @@ export class Metrics {
     return this.#errors
   }
 
-  status (input: { ready: boolean, startedAt: string, store: string, eventLog: string, lags: ReadonlyMap<string, number>, queued: ReadonlyMap<string, number> }): ServiceStatus {
+  status (input: { ready: boolean, startedAt: string, store: string, eventLog: string, lags: ReadonlyMap<string, number>, queued: ReadonlyMap<string, number>, control: ControlState, workers: WorkerInfo[] }): ServiceStatus {
     const projections: ServiceStatus['projections'] = {}
     for (const [name, c] of this.projections) {
       const topic = this.#topics.get(name) ?? ''
-      projections[name] = { ...c, topic, lag: input.lags.get(topic) ?? 0 }
+      projections[name] = { ...c, topic, lag: input.lags.get(topic) ?? 0, paused: input.control.projections[name]?.paused ?? false }
     }
     const singleViews: ServiceStatus['singleViews'] = {}
     for (const [name, c] of this.views) {
       const h = this.freshness(name)
-      singleViews[name] = { ...c, queued: input.queued.get(name) ?? 0, freshnessP50Ms: toMs(h.quantile(0.5)), freshnessP99Ms: toMs(h.quantile(0.99)) }
+      singleViews[name] = { ...c, queued: input.queued.get(name) ?? 0, freshnessP50Ms: toMs(h.quantile(0.5)), freshnessP99Ms: toMs(h.quantile(0.99)), paused: input.control.singleViews[name]?.paused ?? false }
     }
-    return { ready: input.ready, startedAt: input.startedAt, store: input.store, eventLog: input.eventLog, projections, singleViews }
+    return { ready: input.ready, startedAt: input.startedAt, store: input.store, eventLog: input.eventLog, projections, singleViews, workers: input.workers }
   }
 
   /** Every metric in the Prometheus text exposition format 0.0.4. */
@@ -223,6 +232,12 @@ export class Metrics {
     for (const topic of [...new Set(this.#topics.values())].sort()) out.sample('braid_consumer_lag', label('topic', topic), input.lags.get(topic) ?? 0)
     out.family('braid_outbox_pending', 'gauge', 'sv-update and pr-update events written to the outbox and not yet appended to the log.')
     out.sample('braid_outbox_pending', '', input.outboxPending)
+    out.family('braid_projection_paused', 'gauge', '1 while a projection\'s consumption is paused (by itself or with another projection of its topic), else 0.')
+    for (const name of this.projections.keys()) out.sample('braid_projection_paused', this.#projectionLabel.get(name) ?? '', input.control.projections[name]?.paused === true ? 1 : 0)
+    out.family('braid_view_paused', 'gauge', '1 while building a single view is paused (changes queue up), else 0.')
+    for (const name of this.views.keys()) out.sample('braid_view_paused', this.#viewLabel.get(name) ?? '', input.control.singleViews[name]?.paused === true ? 1 : 0)
+    out.family('braid_workers', 'gauge', 'Live workers sharing the store (each builds its share of the trigger queue partitions).')
+    out.sample('braid_workers', '', input.workers)
 
     out.family('braid_view_freshness_seconds', 'histogram', 'Source event time to view written, per written (or deleted) view.')
     for (const [name, h] of this.#freshness) out.histogram('braid_view_freshness_seconds', this.#viewLabel.get(name) ?? '', h)

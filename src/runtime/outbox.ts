@@ -4,6 +4,7 @@
  * them in the outbox, and the next relay (at the latest on start) appends them: at least once, in order.
  * @module
  */
+import { randomBytes } from 'node:crypto'
 import type { EventLog } from '../event-log/event-log.ts'
 import type { Logger } from '../logger.ts'
 import type { Doc } from '../model/document.ts'
@@ -19,6 +20,8 @@ export class Outbox {
   readonly #log: EventLog
   readonly #logger: Logger
   #seq = 0
+  /** Tells apart the entries of workers sharing a store (same millisecond, same sequence number). */
+  readonly #tag = randomBytes(3).toString('hex')
   #flushing: Promise<void> | undefined
   #again = false
   /** True until a flush found the outbox empty, and again after a failed relay: entries may wait in the store. */
@@ -36,7 +39,7 @@ export class Outbox {
     const time = String(Date.now()).padStart(15, '0')
     for (const [topic, records] of events) {
       for (const record of records) {
-        const _id = `${time}-${String(this.#seq++ % 1e9).padStart(9, '0')}`
+        const _id = `${time}-${String(this.#seq++ % 1e9).padStart(9, '0')}-${this.#tag}`
         out.push({ collection: SystemCollection.outbox, id: keyId({ _id }, ['_id']), doc: { _id, topic, record: record as unknown as Doc } })
       }
     }

@@ -2,7 +2,12 @@
  * What the HTTP API and the CLI see of a running pipeline.
  * @module
  */
+import type { CommandService, CommandsStatus } from '../commands/types.ts'
+import type { SourceManager, SourceStatus } from '../connectors/sources.ts'
 import type { EventLog } from '../event-log/event-log.ts'
+import type { ControlState, ControlTarget } from './control.ts'
+import type { Job, JobKind } from './jobs.ts'
+import type { WorkerInfo } from './workers.ts'
 import type { Doc } from '../model/document.ts'
 import type { PipelineDefinition } from '../model/single-view.ts'
 import type { LineageEntry } from '../single-view/types.ts'
@@ -28,6 +33,8 @@ export interface StageCounters {
   duplicates: number
   /** Messages sent to the dead-letter collection. */
   deadLettered: number
+  /** Consumption held (this projection or another of its topic is paused). */
+  paused: boolean
 }
 
 export interface ViewCounters {
@@ -49,6 +56,8 @@ export interface ViewCounters {
   freshnessP50Ms: number | null
   /** 99th percentile of the same, ms (the highest bucket bound, 60 000, when beyond it). */
   freshnessP99Ms: number | null
+  /** Building held: changes queue up until resumed. */
+  paused: boolean
 }
 
 export interface ServiceStatus {
@@ -58,6 +67,12 @@ export interface ServiceStatus {
   eventLog: string
   projections: Record<string, StageCounters & { topic: string, lag: number }>
   singleViews: Record<string, ViewCounters>
+  /** Workers sharing the store (scale-out), this one first, with the queue partitions each builds. */
+  workers: WorkerInfo[]
+  /** The write stream (`commands:`): queue lag, commands by status, each target's circuit breaker. */
+  commands?: CommandsStatus
+  /** Sources braid captures itself (`sources:`): state, lag, last event, snapshot progress per table. */
+  sources?: Record<string, SourceStatus>
 }
 
 export type { LineageEntry } from '../single-view/types.ts'
@@ -74,7 +89,13 @@ export interface BraidService {
   readonly pipeline: PipelineDefinition
   readonly store: Store
   readonly log: EventLog
+  /** The write stream, when the configuration has `commands:`. */
+  readonly commands?: CommandService
+  /** The sources, when the configuration has `sources:`. */
+  readonly sources?: SourceManager
   isReady (): boolean
+  /** Readiness and why: started, store and event log reachable, what is paused or halted on a poison message. */
+  readiness (): { ready: boolean, details: Record<string, unknown> }
   /** Decodes every message with the topic's format, then appends all of them, or none (BRAID_INGEST_INVALID). */
   ingest (topic: string, messages: readonly IngestMessage[]): Promise<{ appended: number }>
   status (): Promise<ServiceStatus>
@@ -83,4 +104,18 @@ export interface BraidService {
   explain (view: string, identifier: Doc): Promise<ExplainResult>
   /** Re-appends a dead-lettered message to its topic and marks it replayed. */
   replayDeadLetter (id: string): Promise<void>
+  /** Marks a dead letter dismissed (kept for the record, not replayed). */
+  dismissDeadLetter (id: string): Promise<void>
+  /** Re-queues the build of an sv-error's view key now and removes the record (a new failure writes a new one). */
+  retrySvError (id: string): Promise<void>
+  /** Removes an sv-error record (the view key is not rebuilt). */
+  dismissSvError (id: string): Promise<void>
+  /** Pause state of every projection and view. */
+  control (): ControlState
+  /** Pauses or resumes a projection's consumption or a view's building; persisted, seen by every worker. */
+  setPaused (target: ControlTarget, name: string, paused: boolean): Promise<ControlState>
+  /** Starts a rebuild (through the trigger queue) or a verify of a view in the background. */
+  startJob (kind: JobKind, view: string): Job
+  jobs (): Job[]
+  job (id: string): Job | undefined
 }

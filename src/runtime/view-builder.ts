@@ -22,6 +22,7 @@ import type { Metrics } from './metrics.ts'
 import { Mutex } from './mutex.ts'
 import type { Outbox } from './outbox.ts'
 import { parseSvUpdate, toSvUpdateRecords, type SvUpdateEvent } from './sv-update.ts'
+import { queuePartition } from './workers.ts'
 
 export interface ViewBuilderOptions {
   pipeline: PipelineDefinition
@@ -71,6 +72,8 @@ export class ViewBuilder {
   #wake: (() => void) | undefined
   #woken = false
   #paused = new Set<string>()
+  /** Trigger-queue partitions this worker builds; undefined builds every partition (one worker). */
+  #partitions: number[] | undefined
   readonly #lock: Mutex
 
   constructor (options: ViewBuilderOptions) {
@@ -126,6 +129,12 @@ export class ViewBuilder {
     this.wake()
   }
 
+  /** The queue partitions this worker owns (scale-out, see workers.ts). */
+  setPartitions (partitions: readonly number[]): void {
+    this.#partitions = [...partitions]
+    this.wake()
+  }
+
   async #run (): Promise<void> {
     while (this.#running) {
       let round: BuildRound | undefined
@@ -160,7 +169,7 @@ export class ViewBuilder {
     const allowed = views ?? [...this.#pipeline.singleViews.keys()].filter(v => !this.#paused.has(v))
     const round: BuildRound = { claimed: 0, written: 0, deleted: 0, unchanged: 0, failed: 0 }
     if (allowed.length === 0) return round
-    const entries = await this.#store.claimDue(this.#batchSize, Date.now(), this.#leaseMs, allowed)
+    const entries = await this.#store.claimDue({ limit: this.#batchSize, now: Date.now(), leaseMs: this.#leaseMs, views: allowed, ...(views === undefined && this.#partitions !== undefined ? { partitions: this.#partitions } : {}) })
     round.claimed = entries.length
     if (entries.length === 0) return round
     const byView = new Map<string, QueueEntry[]>()
@@ -258,7 +267,7 @@ export class ViewBuilder {
     for (const [upstream, changes] of byView) {
       for (const dependent of this.#dependents.get(upstream) ?? []) {
         const affected = await affectedIdentifiers(dependent, this.#pipeline.er, changes, this.#read)
-        for (const [id, a] of affected) enqueue.push({ view: dependent.name, id, identifier: a.identifier, eventTime: a.eventTime })
+        for (const [id, a] of affected) enqueue.push({ view: dependent.name, id, identifier: a.identifier, eventTime: a.eventTime, partition: queuePartition(dependent.name, id) })
       }
     }
     if (enqueue.length === 0) return

@@ -30,11 +30,14 @@ export interface AffectedView {
   identifier: Doc
   /** Earliest source event time of the changes that affect the view (epoch ms). */
   eventTime: number
+  /** The change with that earliest time (for sv-trigger events). */
+  origin: ProjectionChange
 }
 
 interface Reached {
   doc: Doc
   eventTime: number
+  origin: ProjectionChange
 }
 
 /**
@@ -48,7 +51,7 @@ export async function affectedIdentifiers (def: SingleViewDefinition, er: ErSche
   const out = new Map<string, AffectedView>()
   const patched = new Set(def.patchRules.map(r => r.projection))
 
-  const add = (raw: unknown, eventTime: number, origin: string, quiet: boolean): void => {
+  const add = (raw: unknown, from: Pick<Reached, 'eventTime' | 'origin'>, origin: string, quiet: boolean): void => {
     const identifier = isPlainObject(raw) ? normaliseIdentifier(def, raw) : null
     if (identifier === null) {
       if (!quiet) ctx.logger.warn({ view: def.name, origin }, 'strategy produced an identifier without every identifier field; ignored')
@@ -56,35 +59,41 @@ export async function affectedIdentifiers (def: SingleViewDefinition, er: ErSche
     }
     const id = viewId(def, identifier)
     const known = out.get(id)
-    if (known === undefined) out.set(id, { identifier, eventTime })
-    else if (eventTime < known.eventTime) known.eventTime = eventTime
+    if (known === undefined) out.set(id, { identifier, eventTime: from.eventTime, origin: from.origin })
+    else if (from.eventTime < known.eventTime) {
+      known.eventTime = from.eventTime
+      known.origin = from.origin
+    }
   }
 
   const frontier = new Map<StrategyNode, Map<string, Reached>>()
   // Documents read from the store are told apart by _id; the changed documents by content (before
   // and after share their _id but may hold different foreign keys).
-  const reach = (node: StrategyNode, doc: Doc, eventTime: number, byContent = false): void => {
+  const reach = (node: StrategyNode, doc: Doc, from: Pick<Reached, 'eventTime' | 'origin'>, byContent = false): void => {
     let docs = frontier.get(node)
     if (docs === undefined) frontier.set(node, docs = new Map())
     const id = doc['_id']
     const k = id === undefined || byContent ? `c${stableStringify(doc)}` : `i${valueKey(id)}`
     const known = docs.get(k)
-    if (known === undefined) docs.set(k, { doc, eventTime })
-    else if (eventTime < known.eventTime) known.eventTime = eventTime
+    if (known === undefined) docs.set(k, { doc, eventTime: from.eventTime, origin: from.origin })
+    else if (from.eventTime < known.eventTime) {
+      known.eventTime = from.eventTime
+      known.origin = from.origin
+    }
   }
 
   for (const change of changes) {
     if (patched.has(change.projection) && isPatchable(change)) continue
     const manual = def.manualStrategies.get(change.projection)
     if (manual !== undefined) {
-      for (const identifier of await runManual(def, manual, change, ctx, db)) add(identifier, change.eventTime, `manual strategy of ${change.projection}`, false)
+      for (const identifier of await runManual(def, manual, change, ctx, db)) add(identifier, { eventTime: change.eventTime, origin: change }, `manual strategy of ${change.projection}`, false)
       continue
     }
     const nodes = graph.nodesByProjection.get(change.projection)
     if (nodes === undefined) continue
     for (const doc of [change.before, change.after]) {
       if (doc === null) continue
-      for (const node of nodes) reach(node, doc, change.eventTime, true)
+      for (const node of nodes) reach(node, doc, { eventTime: change.eventTime, origin: change }, true)
     }
   }
 
@@ -97,8 +106,8 @@ export async function affectedIdentifiers (def: SingleViewDefinition, er: ErSche
       for (const step of node.steps) {
         const found = await fetchMatches(ctx, step.to.projection, step.direction, items.map(i => i.doc))
         found.forEach((docs, j) => {
-          const eventTime = (items[j] as Reached).eventTime
-          for (const doc of docs) reach(step.to, doc, eventTime)
+          const from = items[j] as Reached
+          for (const doc of docs) reach(step.to, doc, from)
         })
       }
     }))
@@ -108,23 +117,24 @@ export async function affectedIdentifiers (def: SingleViewDefinition, er: ErSche
 
 async function identify (
   def: SingleViewDefinition, rule: IdentifyRule, items: Reached[], ctx: ReadContext, db: ReadOnlyDb,
-  add: (raw: unknown, eventTime: number, origin: string, quiet: boolean) => void
+  add: (raw: unknown, from: Pick<Reached, 'eventTime' | 'origin'>, origin: string, quiet: boolean) => void
 ): Promise<void> {
   switch (rule.kind) {
     case 'base':
-      for (const { doc, eventTime } of items) add(identifierFromBase(def, doc), eventTime, 'base projection', true)
+      for (const item of items) add(identifierFromBase(def, item.doc), item, 'base projection', true)
       return
     case 'mapping':
-      for (const { doc, eventTime } of items) {
+      for (const item of items) {
         const identifier: Doc = {}
-        for (const [idField, baseField] of Object.entries(rule.mapping)) identifier[idField] = getPath(doc, baseField)
-        add(identifier, eventTime, 'strategy path', true)
+        for (const [idField, baseField] of Object.entries(rule.mapping)) identifier[idField] = getPath(item.doc, baseField)
+        add(identifier, item, 'strategy path', true)
       }
       return
     case 'function': {
       const identifierFn = def.identifierFunctions?.get(rule.name)
       const fn = def.functions.get(rule.name)
-      for (const { doc, eventTime } of items) {
+      for (const item of items) {
+        const doc = item.doc
         let identifiers: unknown[]
         try {
           // IdentifierFunction and SVTG generators take ({ logger, dbMongo }, document); older RTU
@@ -136,7 +146,7 @@ async function identify (
         } catch (err) {
           throw strategyFailure(def, `identifier function ${rule.name}`, err)
         }
-        for (const identifier of identifiers) add(identifier, eventTime, `identifier function ${rule.name}`, false)
+        for (const identifier of identifiers) add(identifier, item, `identifier function ${rule.name}`, false)
       }
     }
   }

@@ -8,6 +8,9 @@ import { keyId } from '../../src/model/key.ts'
 import { createEmbeddedStore } from '../../src/storage/embedded/index.ts'
 import { customerRow, repoRoot, retail, retailConfig, retailMia, runtimeFixtures, tempDir, topics, waitFor } from '../runtime/harness.ts'
 
+/** The environment of the braid processes: the test servers' variables would select Kafka and MongoDB; these tests run the embedded default. */
+const embeddedEnv: NodeJS.ProcessEnv = { ...process.env, BRAID_LOG_LEVEL: 'warn', BRAID_KAFKA_BROKERS: '', BRAID_MONGODB_URL: '' }
+
 const main = join(repoRoot, 'dist/cli/main.js')
 const lowCode = join(repoRoot, 'test/fixtures/mia/low-code-template')
 const children = new Set<ChildProcess>()
@@ -39,7 +42,7 @@ interface Result { code: number | null, stdout: string, stderr: string }
 
 /** Runs `braid …args` to completion. */
 async function braid (...args: string[]): Promise<Result> {
-  const child = spawn(process.execPath, [main, ...args], { cwd: repoRoot, env: { ...process.env, BRAID_LOG_LEVEL: 'warn' } })
+  const child = spawn(process.execPath, [main, ...args], { cwd: repoRoot, env: embeddedEnv })
   children.add(child)
   let stdout = ''
   let stderr = ''
@@ -73,7 +76,7 @@ interface Started {
 /** `braid start` as a child process, resolved once `/-/ready` answers 200. */
 async function start (config: string, dataDir: string): Promise<Started> {
   const port = await freePort()
-  const child = spawn(process.execPath, [main, 'start', config, '--port', String(port), '--data-dir', dataDir], { cwd: repoRoot, env: { ...process.env, BRAID_LOG_LEVEL: 'warn' } })
+  const child = spawn(process.execPath, [main, 'start', config, '--port', String(port), '--data-dir', dataDir], { cwd: repoRoot, env: embeddedEnv })
   children.add(child)
   let stdout = ''
   let stderr = ''

@@ -3,7 +3,8 @@ import { escapeLabelValue, freshnessBuckets, Histogram, Metrics, type ScrapeInpu
 import { version } from '../../src/version.ts'
 import { mustValue, parseExposition, valueOf } from './metrics-exposition.ts'
 
-const idle: ScrapeInput = { ready: true, lags: new Map(), queued: new Map(), outboxPending: 0 }
+const noPause = { projections: {}, singleViews: {} }
+const idle: ScrapeInput = { ready: true, lags: new Map(), queued: new Map(), outboxPending: 0, control: noPause, workers: 1 }
 
 /** Every family braid exports, with its type. */
 const families: Record<string, string> = {
@@ -17,6 +18,9 @@ const families: Record<string, string> = {
   braid_trigger_queue_depth: 'gauge',
   braid_consumer_lag: 'gauge',
   braid_outbox_pending: 'gauge',
+  braid_projection_paused: 'gauge',
+  braid_view_paused: 'gauge',
+  braid_workers: 'gauge',
   braid_view_freshness_seconds: 'histogram',
   braid_build_round_seconds: 'histogram',
   braid_ingest_batch_seconds: 'histogram',
@@ -92,7 +96,7 @@ describe('Metrics exposition', () => {
     const m = new Metrics(layout({ [projection]: topic }, [view]))
     m.projection(projection).consumed = 3
     m.observeFreshness(view, 20)
-    const text = m.exposition({ ready: false, lags: new Map([[topic, 7]]), queued: new Map([[view, 2]]), outboxPending: 1 })
+    const text = m.exposition({ ready: false, lags: new Map([[topic, 7]]), queued: new Map([[view, 2]]), outboxPending: 1, control: noPause, workers: 1 })
     // One sample per line: no raw line feed inside a label value.
     expect(text.split('\n').filter(l => l.includes('braid_projection_consumed_total{'))).toHaveLength(1)
     const parsed = parseExposition(text)
@@ -130,12 +134,12 @@ describe('Metrics exposition', () => {
 
   it('reports the freshness p50 and p99 in /-/status next to the last value, null before any write', () => {
     const m = new Metrics(layout({ customers: 'crm.customers' }, ['customer_sv']))
-    expect(m.status({ ready: true, startedAt: '', store: 's', eventLog: 'l', lags: new Map(), queued: new Map() }).singleViews['customer_sv'])
+    expect(m.status({ ready: true, startedAt: '', store: 's', eventLog: 'l', lags: new Map(), queued: new Map(), control: noPause, workers: [] }).singleViews['customer_sv'])
       .toMatchObject({ lastFreshnessMs: null, freshnessP50Ms: null, freshnessP99Ms: null })
     for (let i = 0; i < 98; i++) m.observeFreshness('customer_sv', 3)
     m.observeFreshness('customer_sv', 40)
     m.observeFreshness('customer_sv', 7)
-    const status = m.status({ ready: true, startedAt: '', store: 's', eventLog: 'l', lags: new Map(), queued: new Map([['customer_sv', 4]]) }).singleViews['customer_sv']
+    const status = m.status({ ready: true, startedAt: '', store: 's', eventLog: 'l', lags: new Map(), queued: new Map([['customer_sv', 4]]), control: noPause, workers: [] }).singleViews['customer_sv']
     expect(status?.lastFreshnessMs).toBe(7)
     expect(status?.queued).toBe(4)
     // 98 of 100 in (2.5 ms, 5 ms]: the median interpolates inside that bucket.

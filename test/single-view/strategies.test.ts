@@ -63,7 +63,7 @@ describe('affectedIdentifiers (derived from the aggregation)', () => {
     const m = await affected(shopView(), [change('customers', { id: 'c3', name: 'Cyd' }, { id: 'c4', name: 'Cyd' })])
     expect(ids(m)).toContain('c3')
     expect(ids(m)).toContain('c4')
-    expect(m.get('["c3"]')).toEqual({ identifier: { id: 'c3' }, eventTime: 1000 })
+    expect(m.get('["c3"]')).toMatchObject({ identifier: { id: 'c3' }, eventTime: 1000, origin: { projection: 'customers', before: { id: 'c3' }, after: { id: 'c4' } } })
   })
 
   it('a child change walks up to the base identifier', async () => {

@@ -1,15 +1,15 @@
 import { BraidError } from '../../errors.ts'
 import { loadPipeline } from '../../config/index.ts'
 import { createLogger } from '../../logger.ts'
-import { openEngines } from '../../runtime/engines.ts'
 import { rebuildViews } from '../../runtime/maintenance.ts'
 import { createProgress } from '../progress.ts'
-import { dataDir, optionalString, requiredPositional, type CommandArgs } from '../args.ts'
+import { optionalString, requiredPositional, type CommandArgs } from '../args.ts'
+import { openCommandEngines } from '../engines.ts'
 
 /** `braid rebuild <config> [--single-view NAME]`: full refresh of every view (or one), with progress. */
 export async function rebuildCommand (args: CommandArgs): Promise<number> {
   const pipeline = await loadPipeline(requiredPositional(args, 0, '<config>'))
-  const engines = await openEngines({ dataDir: dataDir(args) })
+  const engines = await openCommandEngines(args, pipeline)
   const logger = createLogger({ level: optionalString(args, 'log-level') ?? 'warn' })
   try {
     const views = selectedViews(pipeline.singleViews.keys(), optionalString(args, 'single-view'))

@@ -1,10 +1,10 @@
 import { loadPipeline } from '../../config/index.ts'
 import { readNdjsonFile } from '../../connectors/transports/ndjson-file.ts'
-import { openEngines } from '../../runtime/engines.ts'
 import { createService } from '../../runtime/service.ts'
 import { silentLogger } from '../../logger.ts'
 import { createProgress } from '../progress.ts'
-import { dataDir, requiredOption, requiredPositional, type CommandArgs } from '../args.ts'
+import { requiredOption, requiredPositional, type CommandArgs } from '../args.ts'
+import { openCommandEngines } from '../engines.ts'
 
 /**
  * `braid replay <config> FILE.ndjson --topic T`: appends a file of `{key, value}` messages to the
@@ -15,7 +15,7 @@ export async function replayCommand (args: CommandArgs): Promise<number> {
   const pipeline = await loadPipeline(requiredPositional(args, 0, '<config>'))
   const file = requiredPositional(args, 1, 'FILE.ndjson')
   const topic = requiredOption(args, 'topic', 'TOPIC')
-  const engines = await openEngines({ dataDir: dataDir(args) })
+  const engines = await openCommandEngines(args, pipeline)
   const service = createService({ pipeline, engines, logger: silentLogger() })
   const progress = createProgress(`replay ${topic}`)
   let appended = 0

@@ -1,15 +1,15 @@
 import { loadPipeline } from '../../config/index.ts'
 import { silentLogger } from '../../logger.ts'
-import { openEngines } from '../../runtime/engines.ts'
 import { verifyViews } from '../../runtime/maintenance.ts'
 import { createProgress } from '../progress.ts'
-import { dataDir, optionalString, requiredPositional, type CommandArgs } from '../args.ts'
+import { optionalString, requiredPositional, type CommandArgs } from '../args.ts'
+import { openCommandEngines } from '../engines.ts'
 import { selectedViews } from './rebuild.ts'
 
 /** `braid verify <config> [--single-view NAME]`: recompute every view, diff with the stored ones, exit 1 on any difference. */
 export async function verifyCommand (args: CommandArgs): Promise<number> {
   const pipeline = await loadPipeline(requiredPositional(args, 0, '<config>'))
-  const engines = await openEngines({ dataDir: dataDir(args) })
+  const engines = await openCommandEngines(args, pipeline)
   let differences = 0
   try {
     for (const view of selectedViews(pipeline.singleViews.keys(), optionalString(args, 'single-view'))) {

@@ -18,6 +18,7 @@ import type {
   FromNode, JoinNode, NativeConfig, NativeProjection, NativeRelation, NativeSingleView, Operand, SelectNode, ViewObject, ViewValue
 } from './schema.ts'
 import { nativeDefaults } from './schema.ts'
+import { compileSources } from './sources-schema.ts'
 
 /** Suffix of the ER edge that follows a relation backwards. */
 export const reverseSuffix = '__reverse'
@@ -41,6 +42,9 @@ export function buildNativeDraft (file: string, config: NativeConfig, problems: 
     singleViews: [],
     problems
   }
+  if (config.engines !== undefined) draft.engines = config.engines
+  if (config.commands !== undefined) draft.commands = config.commands
+  if (config.sources !== undefined) draft.sources = compileSources(config.sources, config.projections, problems)
   for (const [name, path] of Object.entries(config.casts ?? {})) {
     problems.locations.set(loc.cast(name), jsonPath(['casts', name]))
     draft.casts.set(name, { file: resolve(dir, path), exportName: name, loc: loc.cast(name) })
@@ -247,6 +251,10 @@ class ViewCompiler {
       patchRules: []
     }
     if (sv.updateTopic !== undefined) draft.svUpdateTopic = sv.updateTopic
+    if (sv.triggerTopic !== undefined) {
+      draft.svTriggerTopic = sv.triggerTopic
+      this.#set(loc.view(name, 'triggerTopic'), this.#at('triggerTopic'))
+    }
     if (sv.endpointBasePath !== undefined) {
       draft.endpointBasePath = sv.endpointBasePath
       this.#set(loc.view(name, 'endpointBasePath'), this.#at('endpointBasePath'))

@@ -5,6 +5,10 @@
  * @module
  */
 import { endpointBasePathPattern } from '../endpoints.ts'
+import { apiSection } from './api-schema.ts'
+import { commandsSchema } from './commands-schema.ts'
+import { enginesSchema } from './engines-schema.ts'
+import { sourcesSchema } from './sources-schema.ts'
 import type { Infer, Schema } from './schema-builder.ts'
 import { array, boolean, byKey, byType, constant, integer, nil, number, object, oneOf, optional, record, ref, required, string } from './schema-builder.ts'
 
@@ -256,6 +260,7 @@ const singleView = object({
   })),
   collection: optional(string({ description: 'Store collection of the views. Defaults to the view name.', minLength: 1 })),
   updateTopic: optional(string({ description: 'Topic of the sv-update events of this view.', default: nativeDefaults.updateTopic, minLength: 1 })),
+  triggerTopic: optional(string({ description: 'Also emit an sv-trigger event (Mia\'s shape, `messageSchema` sv-trigger v1.0.0) to this topic for every rebuild a projection change causes, for consumers of the incumbent\'s event-driven architecture. Off by default.', minLength: 1 })),
   endpointBasePath: optional(endpointBasePath('single view'))
 }, { description: 'A single view: one document per base record, kept current.' })
 
@@ -273,7 +278,11 @@ const configSchema = object({
     default: {}
   })),
   relations: optional(record(relation, { description: 'Relations by name. Each gives an ER condition of that name from `from` to `to`, and its reverse `<name>__reverse`.', propertyNames: nameRule, default: {} })),
-  singleViews: optional(record(singleView, { description: 'Single views by name.', propertyNames: nameRule, default: {} }))
+  singleViews: optional(record(singleView, { description: 'Single views by name.', propertyNames: nameRule, default: {} })),
+  sources: optional(sourcesSchema),
+  engines: optional(enginesSchema),
+  commands: optional(commandsSchema),
+  api: optional(apiSection)
 }, { description: 'A braid pipeline: projections from change streams, and single views built from them.' })
 
 export type NativeConfig = Infer<typeof configSchema>
