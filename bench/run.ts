@@ -22,6 +22,7 @@ import type { Store } from '../src/storage/store.ts'
 import { parseArgs, scales, usage, UsageError, type BenchArgs } from './args.ts'
 import { RetailData } from './generators.ts'
 import { Meter, percentile, runBacklog, runPaced, type BacklogResult, type Env, type Measured } from './harness.ts'
+import { kafkaMongoMarkdown, kafkaMongoSvg, productionServers, runKafkaMongo } from './kafka-mongo.ts'
 import { NaiveRetail } from './naive.ts'
 import { ProbeStore } from './probe-store.ts'
 import { cdfPoints, markdown, round, svgChart, type BenchResults, type LoadFigures, type Percentiles, type SteadyFigures } from './report.ts'
@@ -72,6 +73,21 @@ async function main (): Promise<void> {
     },
     scaling: [],
     primaryViews: primary
+  }
+
+  if (args.engine === 'kafka-mongo') {
+    try {
+      productionServers()
+    } catch (err) {
+      rmSync(work, { recursive: true, force: true })
+      process.stderr.write(`bench: ${(err as Error).message}\n`)
+      process.exitCode = 2
+      return
+    }
+    const km = await runKafkaMongo({ root, work, logger, log, seed: args.seed, scale: args.scale, meta: results.meta })
+    km.meta.totalS = (performance.now() - started) / 1000
+    writeOutputs(args, date, kafkaMongoMarkdown(km), JSON.stringify(km, null, 2) + '\n', kafkaMongoSvg(km), km.meta.totalS)
+    return
   }
 
   try {
@@ -199,16 +215,20 @@ async function main (): Promise<void> {
     ]
   }
 
-  const md = markdown(results)
+  writeOutputs(args, date, markdown(results), JSON.stringify(results, null, 2) + '\n', svgChart(results), results.meta.totalS)
+}
+
+/** Prints the Markdown and writes bench/results/<date>-<engine>[-<scenario>].{json,md,svg} (and --json). */
+function writeOutputs (args: BenchArgs, date: string, md: string, json: string, svg: string, totalS: number): void {
   process.stdout.write(`\n${md}\n`)
   const outDir = resolve(args.out ?? join(root, 'bench/results'))
   mkdirSync(outDir, { recursive: true })
   const base = join(outDir, `${date}-${args.engine}${args.scenario === 'all' ? '' : `-${args.scenario}`}`)
-  writeFileSync(`${base}.json`, JSON.stringify(results, null, 2) + '\n')
+  writeFileSync(`${base}.json`, json)
   writeFileSync(`${base}.md`, md + '\n')
-  writeFileSync(`${base}.svg`, svgChart(results))
-  if (args.json !== undefined) writeFileSync(resolve(args.json), JSON.stringify(results, null, 2) + '\n')
-  log(`wrote ${base}.{json,md,svg}${args.json === undefined ? '' : ` and ${args.json}`} in ${results.meta.totalS.toFixed(0)} s`)
+  writeFileSync(`${base}.svg`, svg)
+  if (args.json !== undefined) writeFileSync(resolve(args.json), json)
+  log(`wrote ${base}.{json,md,svg}${args.json === undefined ? '' : ` and ${args.json}`} in ${totalS.toFixed(0)} s`)
 }
 
 async function openEnv (dir: string, collection: string, logger: Env['logger']): Promise<Env> {

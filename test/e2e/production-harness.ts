@@ -90,15 +90,15 @@ export function productionConfigFile (dir: string, names: ProductionNames): stri
   return file
 }
 
-/** Drops the run's database and deletes its topics. */
-export async function cleanUp (names: ProductionNames): Promise<void> {
+/** Drops the run's database and deletes its topics (the retail pipeline's unless given). */
+export async function cleanUp (names: ProductionNames, topics: readonly string[] = runTopics(names)): Promise<void> {
   const client = new MongoClient(names.mongodbUrl, { serverSelectionTimeoutMS: 5_000 })
   try {
     await client.db(names.database).dropDatabase()
   } finally {
     await client.close()
   }
-  await deleteTopics(names.brokers, runTopics(names)).catch(() => {})
+  await deleteTopics(names.brokers, topics).catch(() => {})
 }
 
 /** Documents of a view with braid's bookkeeping fields removed, sorted by `sortKey`. */

@@ -1,6 +1,7 @@
 /**
- * Replays a delivery plan against the embedded braid service (with restarts on the same data
- * directory), then reads back what braid holds; and computes what it should hold from the history.
+ * Replays a delivery plan against the braid service (embedded by default, or Kafka + MongoDB; with
+ * restarts on the same data), then reads back what braid holds; and computes what it should hold
+ * from the history.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -49,6 +50,8 @@ export interface Expected {
 const projectionMetadata = new Set(['_id', '__STATE__', 'createdAt', 'updatedAt', 'timestamp', '__internal__counter', '__internal__counterType', '__internal__kafkaInfo'])
 const viewMetadata = new Set(['_id', '__STATE__', 'createdAt', 'updatedAt'])
 const idleTimeoutMs = 20_000
+/** Kafka + FerretDB are much slower than the embedded engines (docs/mongodb.md). */
+const productionIdleTimeoutMs = 120_000
 
 /** Temporary data directories, removed by `removeAll` (afterEach/afterAll). */
 export class TempDirs {
@@ -154,6 +157,15 @@ export function withLatency (store: Store, latency: Latency, random: () => numbe
 
 export type Latency = 'none' | 'turns' | 'jitter'
 
+/** Other engines than the embedded ones of the data directory (Kafka + MongoDB), with the names of one run. */
+export interface ReplayEngines {
+  open (dataDir: string): Promise<Engines>
+  /** Prefix of the run's consumer groups. */
+  groupPrefix: string
+  /** The run's name of a topic of the history. */
+  topic (name: string): string
+}
+
 export interface ReplayOptions {
   /** How the service's store delays its calls (see withLatency). */
   latency: Latency
@@ -161,6 +173,8 @@ export interface ReplayOptions {
   pace: 'turns' | 'burst'
   /** Seed of the jitter. */
   seed: number
+  /** Default: the embedded engines of the data directory. */
+  engines?: ReplayEngines
 }
 
 /** A small deterministic generator (mulberry32). */
@@ -176,9 +190,16 @@ function prng (seed: number): () => number {
 }
 
 async function open (pipeline: PipelineDefinition, dataDir: string, options: ReplayOptions): Promise<Running> {
-  const engines = await openEngines({ dataDir })
+  const engines = options.engines === undefined ? await openEngines({ dataDir }) : await options.engines.open(dataDir)
   const store = options.latency === 'none' ? engines.store : withLatency(engines.store, options.latency, prng(options.seed))
-  const service = createService({ pipeline, engines: { store, log: engines.log }, logger: silentLogger(), ingestBatchSize: 7, buildBatchSize: 5 })
+  const service = createService({
+    pipeline,
+    engines: { store, log: engines.log },
+    logger: silentLogger(),
+    ingestBatchSize: 7,
+    buildBatchSize: 5,
+    ...(options.engines === undefined ? {} : { groupPrefix: options.engines.groupPrefix })
+  })
   await service.start()
   return { engines, service, closed: false }
 }
@@ -199,7 +220,8 @@ export async function replay (pipeline: PipelineDefinition, items: readonly Item
   let batch: { topic: string, items: Array<Exclude<Item, { kind: 'barrier' }>> } | undefined
   const flush = async (): Promise<void> => {
     if (batch === undefined) return
-    const { topic, items: list } = batch
+    const { items: list } = batch
+    const topic = options.engines?.topic(batch.topic) ?? batch.topic
     batch = undefined
     // paced: one event-loop turn per append, the stages consume and build while the history arrives;
     // burst: appends back to back, every topic has a backlog when the stages get to run
@@ -218,7 +240,7 @@ export async function replay (pipeline: PipelineDefinition, items: readonly Item
     for (const item of items) {
       if (item.kind === 'barrier') {
         await flush()
-        if (item.action === 'idle' || item.action === 'restart') await running.service.idle(idleTimeoutMs)
+        if (item.action === 'idle' || item.action === 'restart') await running.service.idle(options.engines === undefined ? idleTimeoutMs : productionIdleTimeoutMs)
         if (item.action === 'restart' || item.action === 'restart-now') {
           await close(running)
           running = await open(pipeline, dataDir, options)
@@ -230,7 +252,7 @@ export async function replay (pipeline: PipelineDefinition, items: readonly Item
       batch.items.push(item)
     }
     await flush()
-    await running.service.idle(idleTimeoutMs)
+    await running.service.idle(options.engines === undefined ? idleTimeoutMs : productionIdleTimeoutMs)
     return await observe(pipeline, running.engines)
   } finally {
     await close(running)
