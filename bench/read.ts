@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net'
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { PerformanceObserver } from 'node:perf_hooks'
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
 import { buildApp } from '../src/api/app.ts'
 import { loadPipeline } from '../src/config/index.ts'
@@ -85,6 +86,9 @@ interface RunFigures {
   serviceP99Ms: number
   sendLagP99Ms: number
   saturated: boolean
+  /** Garbage-collection pauses of the server thread during the run: longest and total, ms. */
+  gcMaxMs: number
+  gcTotalMs: number
 }
 
 /** A run stops scheduling once this many seconds of requests are in flight: the rate is above capacity. */
@@ -128,6 +132,7 @@ async function main (): Promise<void> {
     return
   }
   const started = performance.now()
+  const loadAtStart = loadavg()[0] ?? 0
   const work = join(tmpdir(), `braid-bench-read-${process.pid}`)
   rmSync(work, { recursive: true, force: true })
   mkdirSync(work, { recursive: true })
@@ -156,6 +161,15 @@ async function main (): Promise<void> {
       { name: 'tier _q, _l=25', what: `GET /single-views/${viewName}/?_q={"tier.code":"…"}&_l=25 (no index on tier.code: a scan stopping at 25 matches)`, paths: tiers.map(t => `/single-views/${viewName}/?_q=${q({ 'tier.code': t.tier_code })}&_l=25`) }
     ]
 
+    // The load leaves a large heap of garbage; collect it now (when run with --expose-gc, as the npm
+    // script does) so the first measured run does not pay for the load's major GC.
+    const gc = (globalThis as { gc?: () => void }).gc
+    if (gc !== undefined) gc()
+    else log('  run with node --expose-gc to collect the load\'s garbage before measuring')
+    const gcPauses: number[] = []
+    const observer = new PerformanceObserver(list => { for (const e of list.getEntries()) gcPauses.push(e.duration) })
+    observer.observe({ entryTypes: ['gc'] })
+
     const service = createService({ pipeline, engines, logger })
     await service.start()
     const app = await buildApp(service, { logger })
@@ -163,10 +177,14 @@ async function main (): Promise<void> {
     const port = (app.server.address() as AddressInfo).port
     const runs: RunFigures[] = []
     try {
+      log('warm-up: 3 s of point reads and email lookups at 500 req/s, not measured')
+      await drive({ port, rate: 500, durationS: 3, warmupS: 0, paths: [...scenarios[0]?.paths ?? [], ...scenarios[1]?.paths ?? []], seed: args.seed + 1 })
       for (const scenario of scenarios) {
         for (const rate of args.rates) {
           log(`${scenario.name} at ${rate} req/s for ${args.durationS} s`)
+          gcPauses.length = 0
           const r = await drive({ port, rate, durationS: args.durationS, warmupS: 1, paths: scenario.paths, seed: args.seed })
+          await new Promise(resolveTick => setImmediate(resolveTick))
           const sorted = [...r.latencies].sort((a, b) => a - b)
           const serviceSorted = [...r.service].sort((a, b) => a - b)
           const figures: RunFigures = {
@@ -182,13 +200,16 @@ async function main (): Promise<void> {
             serviceP50Ms: round(percentile(serviceSorted, 50)),
             serviceP99Ms: round(percentile(serviceSorted, 99)),
             sendLagP99Ms: round(r.sendLagP99Ms),
-            saturated: r.saturated
+            saturated: r.saturated,
+            gcMaxMs: round(Math.max(0, ...gcPauses)),
+            gcTotalMs: round(gcPauses.reduce((a, b) => a + b, 0))
           }
           runs.push(figures)
-          log(`  achieved ${figures.achievedRate} req/s, p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms, p99.9 ${figures.p999Ms} ms, errors ${figures.errors}${r.saturated ? ', SATURATED' : ''}`)
+          log(`  achieved ${figures.achievedRate} req/s, p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms, p99.9 ${figures.p999Ms} ms, errors ${figures.errors}, GC max ${figures.gcMaxMs} ms${r.saturated ? ', SATURATED' : ''}`)
         }
       }
     } finally {
+      observer.disconnect()
       await app.close()
       await service.stop()
     }
@@ -203,10 +224,12 @@ async function main (): Promise<void> {
         seed: args.seed,
         durationS: args.durationS,
         warmupS: 1,
+        exposeGc: gc !== undefined,
         node: process.versions.node,
         cpus: `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}`,
         memoryGiB: Math.round(totalmem() / 2 ** 30),
         platform: `${process.platform} ${process.arch}`,
+        loadAverage1mAtStart: round(loadAtStart, 2),
         loadAverage1mAtEnd: round(loadavg()[0] ?? 0, 2),
         totalS: round((performance.now() - started) / 1000, 1)
       },
@@ -234,15 +257,18 @@ function markdown (r: { meta: Record<string, unknown>, scenarios: Array<{ name: 
     `# braid read latency — embedded, ${String(m['date'])}`,
     '',
     `\`${String(m['command'])}\` — Node ${String(m['node'])}, ${String(m['cpus'])}, ${String(m['memoryGiB'])} GiB, ${String(m['platform'])}; ` +
-      `${n(Number(m['views']))} customer views (seed ${String(m['seed'])}); ${String(m['durationS'])} s per run after a ${String(m['warmupS'])} s warm-up; ${String(m['totalS'])} s in all.`,
+      `${n(Number(m['views']))} customer views (seed ${String(m['seed'])}); ${String(m['durationS'])} s per run after a ${String(m['warmupS'])} s warm-up; ${String(m['totalS'])} s in all. ` +
+      `Load average (1 min) ${String(m['loadAverage1mAtStart'])} at the start and ${String(m['loadAverage1mAtEnd'])} at the end: anything above the benchmark's own share means other processes shared the cores.`,
     '',
     'Open loop: each request is scheduled at a fixed rate by a client in a worker thread of the same process (HTTP/1.1 keep-alive over loopback); ' +
       'latency runs from the **scheduled** time to the end of the response. "service" runs from the actual send (it hides queueing). ' +
       `A run whose backlog exceeds ${maxBacklogS} s of requests stops scheduling and is marked *saturated*: the target rate is above what the API serves, and its latencies are those of an overloaded server.`,
     '',
-    '| request | target req/s | achieved req/s | requests | errors | p50 ms | p99 ms | p99.9 ms | max ms | service p50 ms | service p99 ms |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...r.runs.map(x => `| ${x.scenario} | ${n(x.targetRate)} | ${n(x.achievedRate)}${x.saturated ? ' (saturated)' : ''} | ${n(x.requests)} | ${n(x.errors)} | ${n(x.p50Ms)} | ${n(x.p99Ms)} | ${n(x.p999Ms)} | ${n(x.maxMs)} | ${n(x.serviceP50Ms)} | ${n(x.serviceP99Ms)} |`),
+    'GC: the server thread\'s garbage-collection pauses during the run, longest and total.',
+    '',
+    '| request | target req/s | achieved req/s | requests | errors | p50 ms | p99 ms | p99.9 ms | max ms | service p50 ms | service p99 ms | GC max / total ms |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...r.runs.map(x => `| ${x.scenario} | ${n(x.targetRate)} | ${n(x.achievedRate)}${x.saturated ? ' (saturated)' : ''} | ${n(x.requests)} | ${n(x.errors)} | ${n(x.p50Ms)} | ${n(x.p99Ms)} | ${n(x.p999Ms)} | ${n(x.maxMs)} | ${n(x.serviceP50Ms)} | ${n(x.serviceP99Ms)} | ${n(x.gcMaxMs)} / ${n(x.gcTotalMs)} |`),
     '',
     'Requests:',
     '',
@@ -266,9 +292,9 @@ async function client (job: ClientJob): Promise<void> {
   const agent = new Agent({ keepAlive: true, maxSockets: 256 })
   let state = job.seed >>> 0 || 1
   const random = (): number => {
-    state ^= state << 13; state >>>= 0
-    state ^= state >>> 17
-    state ^= state << 5; state >>>= 0
+    state = (state ^ (state << 13)) >>> 0
+    state = (state ^ (state >>> 17)) >>> 0
+    state = (state ^ (state << 5)) >>> 0
     return state / 2 ** 32
   }
   const interval = 1000 / job.rate
