@@ -160,6 +160,41 @@ describe('braid start', () => {
   })
 })
 
+describe('braid pause, resume and control', () => {
+  it('pause a running braid\'s view from the command line (picked up within seconds, persisted), show it, and resume it', async () => {
+    const dataDir = tempDir('braid-e2e-control-')
+    const braidProcess = await start(retailConfig, dataDir)
+    try {
+      const paused = await braid('pause', retailConfig, '--single-view', 'customer_sv', '--data-dir', dataDir)
+      expect(paused.code).toBe(0)
+      expect(paused.stdout).toMatch(/single view\s+customer_sv\s+paused since /)
+      await waitFor(async () => ((await getJson(`${braidProcess.base}/-/control`)) as { singleViews: Record<string, { paused: boolean }> }).singleViews['customer_sv']?.paused === true, 'the running braid to pick the pause up')
+      await ingest(braidProcess.base, topics.customers, [retail.customer(customerRow(5, { email: 'lin@example.com' }))])
+      await new Promise(resolve => setTimeout(resolve, 500))
+      expect(await viewOf(braidProcess.base, 'lin@example.com')).toBeUndefined()
+
+      const shown = await braid('control', retailConfig, '--data-dir', dataDir)
+      expect(shown.stdout).toMatch(/projection\s+customers\s+running/)
+      expect(shown.stdout).toMatch(/single view\s+customer_sv\s+paused/)
+
+      expect((await braid('resume', retailConfig, '--single-view', 'customer_sv', '--data-dir', dataDir)).code).toBe(0)
+      await waitFor(async () => viewOf(braidProcess.base, 'lin@example.com'), 'the view after resume')
+    } finally {
+      expect(await braidProcess.stop()).toBe(0)
+    }
+  })
+
+  it('exit 2 naming the fix for an unknown name or a missing target', async () => {
+    const dataDir = tempDir('braid-e2e-control-')
+    const unknown = await braid('pause', retailConfig, '--projection', 'nope', '--data-dir', dataDir)
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toContain('no projection "nope"')
+    const neither = await braid('resume', retailConfig, '--data-dir', dataDir)
+    expect(neither.code).toBe(2)
+    expect(neither.stderr).toContain('give exactly one of --projection NAME or --single-view NAME')
+  })
+})
+
 describe('braid start failing to start', () => {
   it('refuses to bind a non-loopback address without --insecure, before touching the data directory', async () => {
     const dataDir = tempDir('braid-e2e-')
