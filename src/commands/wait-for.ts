@@ -12,6 +12,11 @@
  *
  * Each stage only ever moves forward, so `reachedView` is never reported early; under continuous
  * load on the same view it may be reported late (the queue is seen empty less often).
+ *
+ * Reads are shared by the commands of one tick, but each read only counts for a command when it was
+ * made after the reads that command's stage rests on: the queue depth in particular must be read
+ * after the committed offsets that moved the command to `projected` (a depth read earlier in the
+ * tick, for another command, may predate the enqueue of this command's views). Ticks never overlap.
  * @module
  */
 import pg from 'pg'
@@ -147,9 +152,17 @@ export class ViewWaiter {
   readonly #failing = new Set<string>()
   /**
    * Reads shared by the commands of one tick (one query per target, topic and view, not per
-   * command). Each is made at its first use, after the reads it depends on, so sharing it is sound.
+   * command). Each is made at its first use. A confirmed position is read before the end offsets that
+   * follow it, and committed offsets only grow, so sharing those is sound; a queue depth is not: see
+   * #committedReads.
    */
   #memo = new Map<string, Promise<unknown>>()
+  /**
+   * Committed-offset reads made so far in this tick. A queue depth is shared under this count: a
+   * command that moved to `projected` on a committed read made after a shared depth read gets a depth
+   * read of its own (the earlier one may predate the enqueue of its views, so it proves nothing).
+   */
+  #committedReads = 0
   #timer: NodeJS.Timeout | undefined
   #ticking: Promise<void> | undefined
   #stopped = false
@@ -180,7 +193,8 @@ export class ViewWaiter {
   }
 
   #schedule (): void {
-    if (this.#stopped || this.#timer !== undefined || this.#tracked.size === 0) return
+    // One tick at a time (a running tick schedules the next when it ends): ticks share the reads.
+    if (this.#stopped || this.#timer !== undefined || this.#ticking !== undefined || this.#tracked.size === 0) return
     this.#timer = setTimeout(() => {
       this.#timer = undefined
       this.#ticking = this.#tick().finally(() => {
@@ -192,6 +206,7 @@ export class ViewWaiter {
 
   async #tick (): Promise<void> {
     this.#memo = new Map()
+    this.#committedReads = 0
     for (const [id, doc] of [...this.#tracked]) {
       if (this.#stopped) return
       try {
@@ -240,7 +255,7 @@ export class ViewWaiter {
     if (state.stage === WaitStage.captured && await this.#consumedThrough(state.offsets ?? {})) {
       state = { ...state, stage: WaitStage.projected }
     }
-    if (state.stage === WaitStage.projected && await this.#shared(`depth:${state.view}`, async () => await this.#options.store.queueDepth(state.view)) === 0) {
+    if (state.stage === WaitStage.projected && await this.#shared(`depth:${state.view}:${this.#committedReads}`, async () => await this.#options.store.queueDepth(state.view)) === 0) {
       state = { ...state, stage: WaitStage.reached, reachedView: true, reachedAt: new Date().toISOString() }
     }
     if (state === wait && commitLsn === (doc.commitLsn ?? undefined)) return doc
@@ -276,7 +291,10 @@ export class ViewWaiter {
   /** True when the projection stage has committed at least `offsets` on every partition. */
   async #consumedThrough (offsets: Record<string, number[]>): Promise<boolean> {
     for (const [topic, ends] of Object.entries(offsets)) {
-      const committed = new Map((await this.#shared(`committed:${topic}`, async () => await this.#options.log.committed(this.#options.ingestionGroup, topic))).map(c => [c.partition, c.offset]))
+      const committed = new Map((await this.#shared(`committed:${topic}`, async () => {
+        this.#committedReads++
+        return await this.#options.log.committed(this.#options.ingestionGroup, topic)
+      })).map(c => [c.partition, c.offset]))
       for (const [partition, end] of ends.entries()) {
         if (end > 0 && (committed.get(partition) ?? 0) < end) return false
       }

@@ -61,7 +61,8 @@ describe('command → PostgreSQL → CDC → view', () => {
   it('an insert command should create a new single view', async () => {
     const answer = await postCommand(braid.app, 'add-customer', { customerId: 3, email: 'grace@example.com', phone: '+1 555' }, { query: 'waitFor=customer_sv' })
     const url = `/commands/${String(answer.body['id'])}`
-    await until(async () => (await getJson(braid.app, url)).body as unknown as CommandView, c => c.waitFor?.reachedView === true || c.status === 'failed', 30_000, 'reachedView')
+    const reached = await until(async () => (await getJson(braid.app, url)).body as unknown as CommandView, c => c.waitFor?.reachedView === true || c.status === 'failed', 30_000, 'reachedView')
+    expect(reached).toMatchObject({ status: 'succeeded', waitFor: { reachedView: true, stage: 'reached' } })
     expect(await viewOf('grace@example.com')).toMatchObject({ customerId: 3, phone: '+1 555' })
   })
 })

@@ -55,7 +55,7 @@ describe('examples/postgres', () => {
 
   it('place-order then cancel-order', async () => {
     const placed = await postCommand(braid.app, 'place-order', { orderId: 102, customerId: 1, total: 99.9 }, { query: 'waitFor=customer_sv' })
-    await reached(String(placed.body['id']))
+    expect(await reached(String(placed.body['id']))).toMatchObject({ status: 'succeeded', waitFor: { reachedView: true, stage: 'reached' } })
     expect((await view('ada@example.com'))?.['orders']).toEqual([{ orderId: 100, status: 'shipped', total: 52.54 }, { orderId: 102, status: 'placed', total: 99.9 }])
     const cancelled = await postCommand(braid.app, 'cancel-order', { orderId: 102, customerId: 1 }, { query: 'waitFor=customer_sv' })
     expect((await reached(String(cancelled.body['id']))).result).toEqual({ statements: [{ command: 'UPDATE', rowCount: 1, rows: [{ order_id: 102 }] }] })
