@@ -229,8 +229,8 @@ export class PostgresCdcSource implements Source {
       start = await this.#createSlotAndSnapshot()
     } else {
       start = this.#progress.lsn !== null ? parseLsn(this.#progress.lsn) : checked.slot.confirmedFlush !== null ? parseLsn(checked.slot.confirmedFlush) : 0n
-      const todo = this.#unfinishedInitial()
-      if (todo.length > 0) await this.#snapshotOnTemporarySlot(todo, 'initial')
+      const unfinished = this.#unfinishedInitial()
+      if (unfinished.length > 0) await this.#snapshotOnTemporarySlot(unfinished, 'initial')
     }
     if (this.#abort.signal.aborted) return
     this.#resnapshots ??= this.#resnapshotLoop().finally(() => { this.#resnapshots = null })

@@ -13,6 +13,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import type { LogRecord } from '../../model/log-record.ts'
 import type { BatchHandler, ConsumedBatch, ConsumeOptions, Subscription } from '../event-log.ts'
 import { embeddedEventLogDefaults } from './options.ts'
+import { Waker } from '../waker.ts'
 
 /** What a subscription needs from the log (all synchronous: better-sqlite3 is). */
 export interface LogAccess {
@@ -29,37 +30,6 @@ export interface LogAccess {
 
 /** The subscription whose handler is running, so that stop() called from a handler does not wait for itself. */
 const runningHandler = new AsyncLocalStorage<EmbeddedSubscription>()
-
-/** A sleep that ends early on wake(); a wake while not sleeping makes the next sleep return at once. */
-class Waker {
-  #resolve: (() => void) | undefined
-  #timer: NodeJS.Timeout | undefined
-  #pending = false
-
-  async sleep (ms: number): Promise<void> {
-    if (this.#pending) {
-      this.#pending = false
-      return
-    }
-    await new Promise<void>(resolve => {
-      this.#resolve = resolve
-      this.#timer = setTimeout(() => this.#fire(), ms)
-    })
-  }
-
-  wake (): void {
-    if (this.#resolve === undefined) this.#pending = true
-    else this.#fire()
-  }
-
-  #fire (): void {
-    clearTimeout(this.#timer)
-    const resolve = this.#resolve
-    this.#resolve = undefined
-    this.#pending = false
-    resolve?.()
-  }
-}
 
 export class EmbeddedSubscription implements Subscription {
   readonly group: string

@@ -29,7 +29,7 @@ import { brokerConnection, callApi, type ClusterInfo, type Connectivity, createB
 import { type Generation, GroupMember, type GroupState } from './group.ts'
 import { kafkaEventLogDefaults, type ResolvedKafkaEventLogOptions } from './options.ts'
 import { fromBatches } from './records.ts'
-import { Waker } from './waker.ts'
+import { Waker } from '../waker.ts'
 
 export interface SubscriptionDeps {
   options: ResolvedKafkaEventLogOptions

@@ -1,5 +1,6 @@
 /**
  * A sleep that ends early on `wake()`; a wake while nobody sleeps makes the next sleep return at once.
+ * The embedded and the Kafka subscriptions wait for records and back off with it.
  * @module
  */
 export class Waker {
