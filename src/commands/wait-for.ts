@@ -73,7 +73,8 @@ abstract class DatabaseReader implements ChangeFeedReader {
 
   async current (): Promise<string | undefined> {
     try {
-      return (await this.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn'))[0]?.lsn
+      // The insert position: past every commit that has returned, whatever `synchronous_commit` says.
+      return (await this.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn'))[0]?.lsn
     } catch (err) {
       this.warnOnce(`cannot read the WAL position: ${shortMessage(err)}`)
       return undefined

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { CommandView } from '../../src/commands/types.ts'
 import type { Doc } from '../../src/model/document.ts'
+import { CommandCollection, storeId } from '../../src/commands/collections.ts'
+import { parseLsn } from '../../src/commands/wait-for.ts'
 import type { Store, WriteBatch } from '../../src/storage/store.ts'
 import { createDatabase, getJson, pipelineConfig, postCommand, settled, startBraid, until, writeConfig, type Braid, type TestDatabase } from './helpers.ts'
 
@@ -179,6 +181,26 @@ describe('sql commands against a real PostgreSQL', () => {
     expect(again.statusCode).toBe(409)
     expect(again.json()).toMatchObject({ code: 'BRAID_COMMAND_STATE_CONFLICT' })
     expect((await braid.app.inject({ method: 'POST', url: '/-/commands/0123/retry' })).statusCode).toBe(404)
+  })
+
+  it('the commit LSN of a command should be at or past the end of its commit record, also with synchronous_commit = off', async () => {
+    // The test server runs with synchronous_commit = off: a commit returns before its WAL is written,
+    // so the write position (pg_current_wal_lsn) may still be before the commit record. waitFor
+    // compares CDC's position with this LSN: one before the commit would report the view too early.
+    const slot = `${db.name}_lsn`
+    await db.client.query('CREATE PUBLICATION braid_lsn_test FOR TABLE customers')
+    await db.client.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [slot])
+    for (let i = 0; i < 5; i++) {
+      const answer = await postCommand(braid.app, 'set-phone', { customerId: 2, phone: `+44 3${i}` })
+      const id = String(answer.body['id'])
+      expect(await settled(braid.app, id)).toMatchObject({ status: 'succeeded' })
+      const record = (await braid.engines.store.getMany(CommandCollection.commands, [storeId(id)])).get(storeId(id))
+      // Logical decoding reads flushed WAL only: wait for the WAL writer. The last message of the
+      // transaction is its Commit, reported at the end of the commit record.
+      const changes = await until(async () => (await db.client.query<{ lsn: string }>("SELECT lsn::text AS lsn FROM pg_logical_slot_get_binary_changes($1, NULL, NULL, 'proto_version', '1', 'publication_names', 'braid_lsn_test')", [slot])).rows, rows => rows.length > 0, 10_000, 'the change to be decoded')
+      const commitEnd = changes.at(-1)?.lsn
+      expect(parseLsn(String(record?.['commitLsn']))).toBeGreaterThanOrEqual(parseLsn(commitEnd as string))
+    }
   })
 
   it('GET /commands/{id} should answer 404 for an unknown id, and /-/status should show the queue and the targets', async () => {

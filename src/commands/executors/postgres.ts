@@ -169,10 +169,15 @@ function withLsn (outcome: AttemptOutcome, lsn: string | undefined): AttemptOutc
   return outcome
 }
 
-/** The WAL write position now (after a commit: at or past it); undefined on a standby or without the right. */
+/**
+ * The WAL insert position now: after a commit on this connection, at or past the end of its commit
+ * record. Not `pg_current_wal_lsn()`, the write position: with `synchronous_commit = off` a commit
+ * returns before its record is written, and the write position can still be before it.
+ * Undefined on a standby or without the right.
+ */
 async function currentLsn (client: pg.PoolClient): Promise<string | undefined> {
   try {
-    const r = await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')
+    const r = await client.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn')
     return r.rows[0]?.lsn
   } catch {
     return undefined
