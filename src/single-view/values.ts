@@ -78,6 +78,61 @@ export function stableStringify (v: unknown): string {
   return JSON.stringify(v) ?? 'null'
 }
 
+/**
+ * `stableStringify(a) === stableStringify(b)` without building the texts (the writer compares every
+ * rebuilt view with the stored one): Dates equal their ISO string, undefined object fields are
+ * ignored, undefined array elements and non-finite numbers are null, key order does not matter.
+ * `ignore` names a top-level field left out of the comparison.
+ */
+export function storedEqual (a: unknown, b: unknown, ignore?: string): boolean {
+  const x = storedScalar(a)
+  const y = storedScalar(b)
+  if (x === y) return true
+  if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null) {
+    // A bigint is written as its digits, like a number.
+    return (typeof x === 'bigint' || typeof y === 'bigint') && (typeof x === 'number' || typeof x === 'bigint') && (typeof y === 'number' || typeof y === 'bigint') && String(x) === String(y)
+  }
+  const xa = Array.isArray(x)
+  if (xa !== Array.isArray(y)) return false
+  if (xa) {
+    const ya = y as unknown[]
+    if (x.length !== ya.length) return false
+    for (let i = 0; i < x.length; i++) {
+      if (!storedEqual(arrayElement(x[i]), arrayElement(ya[i]))) return false
+    }
+    return true
+  }
+  const xo = x as Doc
+  const yo = y as Doc
+  let present = 0
+  for (const k in xo) {
+    if (k === ignore || !Object.hasOwn(xo, k)) continue
+    const v = xo[k]
+    if (v === undefined || typeof v === 'function') continue
+    present++
+    const w = yo[k]
+    if (w === undefined || typeof w === 'function' || !Object.hasOwn(yo, k) || !storedEqual(v, w)) return false
+  }
+  for (const k in yo) {
+    if (k === ignore || !Object.hasOwn(yo, k)) continue
+    const w = yo[k]
+    if (w !== undefined && typeof w !== 'function') present--
+  }
+  return present === 0
+}
+
+/** A scalar as stableStringify writes it (Date → ISO string, undefined and non-finite numbers → null). */
+function storedScalar (v: unknown): unknown {
+  if (v === undefined) return null
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v.toISOString()
+  if (typeof v === 'number' && !Number.isFinite(v)) return null
+  return v
+}
+
+function arrayElement (v: unknown): unknown {
+  return typeof v === 'function' ? null : v
+}
+
 /** Deep equality as stored JSON (null ≡ undefined at the top, missing object fields ignored). */
 export function sameValue (a: unknown, b: unknown): boolean {
   if (a === b) return true

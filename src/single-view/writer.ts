@@ -15,7 +15,7 @@ import { getPath, newObjectId } from '../model/key.ts'
 import type { SingleViewDefinition } from '../model/single-view.ts'
 import type { Store } from '../storage/store.ts'
 import type { AggregationResult, ViewDelete, ViewEvent, ViewPut } from './types.ts'
-import { stableStringify } from './values.ts'
+import { storedEqual } from './values.ts'
 
 export interface WriterContext {
   store: Store
@@ -150,5 +150,5 @@ export async function writeViews (def: SingleViewDefinition, results: readonly A
 
 /** Equal as stored JSON, ignoring updatedAt. */
 export function sameContent (a: Doc, b: Doc): boolean {
-  return stableStringify({ ...a, updatedAt: undefined }) === stableStringify({ ...b, updatedAt: undefined })
+  return storedEqual(a, b, 'updatedAt')
 }
