@@ -7,6 +7,7 @@ import { useState } from 'preact/hooks'
 import { clearToken, currentToken } from './api.ts'
 import { TokenPrompt } from './components/auth.tsx'
 import { Empty } from './components/state.tsx'
+import { CommandsPage } from './pages/commands.tsx'
 import { ControlPage } from './pages/control.tsx'
 import { ErPage } from './pages/er.tsx'
 import { ErrorsPage } from './pages/errors.tsx'
@@ -22,6 +23,7 @@ const sections = [
   { path: 'views', label: 'Single views' },
   { path: 'projections', label: 'Projections' },
   { path: 'errors', label: 'Errors' },
+  { path: 'commands', label: 'Commands' },
   { path: 'control', label: 'Control' },
   { path: 'er', label: 'ER schema' }
 ] as const
@@ -63,6 +65,7 @@ function Page ({ section, route }: { section: string, route: Route }) {
     case 'views': return <ViewsPage route={route} />
     case 'projections': return <ProjectionsPage route={route} />
     case 'errors': return <ErrorsPage route={route} />
+    case 'commands': return <CommandsPage route={route} />
     case 'control': return <ControlPage />
     case 'er': return <ErPage />
     default: return <Empty>There is no page “{section}”. <a href={href(['pipeline'])}>Go to the pipeline</a>.</Empty>

@@ -46,3 +46,16 @@ export function cell (value: unknown): string {
   if (typeof value === 'object') return inlineJson(value, 80)
   return String(value)
 }
+
+/** How long ago `iso` was: `just now`, `42 s ago`, `5 min ago`, `3 h ago`, `2 d ago`. */
+export function formatAge (iso: unknown, now = Date.now()): string {
+  if (typeof iso !== 'string' && typeof iso !== 'number') return '–'
+  const at = new Date(iso).getTime()
+  if (Number.isNaN(at)) return String(iso)
+  const seconds = Math.max(0, Math.round((now - at) / 1000))
+  if (seconds < 1) return 'just now'
+  if (seconds < 60) return `${seconds} s ago`
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)} h ago`
+  return `${Math.floor(seconds / 86_400)} d ago`
+}

@@ -217,3 +217,64 @@ export interface SvUpdate {
   before: Doc | null
   after: Doc | null
 }
+
+export type CommandStatus = 'pending' | 'running' | 'succeeded' | 'failed'
+export type CircuitState = 'closed' | 'open' | 'half-open'
+export type FailureKind = 'unavailable' | 'retryable' | 'rejected'
+export type WaitStage = 'committed' | 'captured' | 'projected' | 'reached'
+
+/** The last failure of a command. */
+export interface CommandError {
+  code: string
+  message: string
+  kind: FailureKind
+  at: string
+}
+
+/**
+ * A command as `GET /commands/{id}` (and the lists) answer it; test/console/commands.test.ts checks at
+ * compile time that the server's `CommandView` still fits.
+ */
+export interface CommandView {
+  id: string
+  name: string
+  target: string
+  status: CommandStatus
+  /** Attempts of the current run. */
+  attempts: number
+  payload: unknown
+  createdAt: string
+  updatedAt: string
+  startedAt: string | null
+  finishedAt: string | null
+  idempotencyKey?: string
+  /** Why a pending command is not running. */
+  waiting?: 'backoff' | 'circuit-open'
+  nextAttemptAt?: string
+  error?: CommandError
+  result?: unknown
+  alreadyApplied?: boolean
+  /** The target's circuit breaker now. */
+  circuit: CircuitState
+  waitFor?: { view: string, reachedView: boolean, stage: WaitStage, reachedAt?: string, timedOut?: boolean }
+  /** Times the failed command was sent again. */
+  retries?: number
+  statusUrl: string
+}
+
+export interface CircuitSnapshot {
+  state: CircuitState
+  consecutiveFailures: number
+  openedAt?: string
+  /** When the next probe is let through (open). */
+  retryAt?: string
+}
+
+/** `GET /-/commands`: the write stream's definitions, queue lag, counts by status and circuits. */
+export interface CommandsOverview {
+  topic: string
+  lag: number
+  counts: Record<CommandStatus, number>
+  targets: Record<string, { kind: string, circuit: CircuitSnapshot }>
+  definitions: Array<{ name: string, target: string, executor: string, key: string[], payload: unknown, url: string }>
+}

@@ -15,6 +15,7 @@ import type { Store } from '../storage/store.ts'
 import { sleep, type CircuitBreaker } from './breaker.ts'
 import { CommandCollection, parseQueueRecord, storeId, type QueueRecord } from './collections.ts'
 import { failureKind, shortMessage, type TargetExecutor } from './executors/executor.ts'
+import { AttemptResult, type CommandMetrics } from './metrics.ts'
 import { FailureKind, WaitStage, type CommandError, type CommandRecord } from './types.ts'
 
 export interface RunnerOptions {
@@ -26,6 +27,7 @@ export interface RunnerOptions {
   executorOf: (definition: CommandDefinition) => TargetExecutor
   /** Called after a command succeeded and its state was written. */
   onSucceeded?: (command: CommandRecord) => void
+  metrics: CommandMetrics
 }
 
 export function isFinal (status: CommandStatus): boolean {
@@ -115,6 +117,7 @@ export class CommandRunner {
         throw err
       }
       let outcome
+      const attemptStarted = performance.now()
       try {
         outcome = await executor.execute({
           id: doc._id,
@@ -130,6 +133,7 @@ export class CommandRunner {
           throw signal.reason
         }
         const kind = failureKind(err)
+        this.#options.metrics.attempt(doc.name, definition.target, kind, (performance.now() - attemptStarted) / 1000)
         breaker.record(kind === FailureKind.rejected, probe)
         const failures: number = doc.failures + (kind === FailureKind.unavailable ? 0 : 1)
         const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'BRAID_COMMAND_ATTEMPT_FAILED'
@@ -147,6 +151,7 @@ export class CommandRunner {
         await sleep(delay, signal)
         continue
       }
+      this.#options.metrics.attempt(doc.name, definition.target, AttemptResult.succeeded, (performance.now() - attemptStarted) / 1000)
       breaker.record(true, probe)
       doc = {
         ...doc,
@@ -179,6 +184,7 @@ export class CommandRunner {
       put: [{ collection: CommandCollection.commands, id: storeId(doc._id), doc: { ...doc } }],
       delete: [{ collection: CommandCollection.queued, id: storeId(doc._id) }]
     })
+    this.#options.metrics.finished(doc.name, doc.status === CommandStatus.succeeded ? CommandStatus.succeeded : CommandStatus.failed)
   }
 }
 

@@ -28,6 +28,7 @@ import type { TargetExecutor } from './executors/executor.ts'
 import { FunctionExecutor } from './executors/function.ts'
 import { HttpExecutor } from './executors/http.ts'
 import { PostgresExecutor } from './executors/postgres.ts'
+import { CommandMetrics } from './metrics.ts'
 import { CommandRunner } from './runner.ts'
 import {
   BreakerState, FailureKind, WaitStage,
@@ -82,6 +83,7 @@ export function idempotentId (name: string, key: string): string {
 
 export function createCommandService (options: CommandServiceOptions): CommandService {
   const { pipeline, commands, store, log, logger } = options
+  const metrics = new CommandMetrics(commands, pipeline.singleViews.keys())
   const breakers = new Map([...commands.targets.values()].map(t => [t.name, new CircuitBreaker(t.breaker)]))
   const executors = new Map<string, TargetExecutor>()
   const functionExecutor = new FunctionExecutor()
@@ -194,6 +196,7 @@ export function createCommandService (options: CommandServiceOptions): CommandSe
             logger.warn({ command: current.name, id: current._id }, 'pending command without a queue record (braid stopped while accepting it); failing it as never queued')
             const at = new Date().toISOString()
             await put({ ...current, status: CommandStatus.failed, finishedAt: at, updatedAt: at, error: { code: 'BRAID_LOG_UNAVAILABLE', message: 'braid stopped before the command was queued; it was not executed (retry it, or send it again)', kind: FailureKind.unavailable, at } })
+            metrics.finished(current.name, CommandStatus.failed)
           }
         })
       }
@@ -210,6 +213,18 @@ export function createCommandService (options: CommandServiceOptions): CommandSe
         })
     }, sweepMs)
     sweeper.unref()
+  }
+
+  /** Commands by status (from the store), queue lag, each target's circuit. */
+  async function readStatus (): Promise<CommandsStatus> {
+    const counts = { pending: 0, running: 0, succeeded: 0, failed: 0 }
+    for (const s of Object.values(CommandStatus)) counts[s] = await store.count(CommandCollection.commands, { status: s })
+    let lag = 0
+    const committed = new Map((await log.committed(group, commands.topic)).map(c => [c.partition, c.offset]))
+    for (const p of await log.offsets(commands.topic)) lag += Math.max(0, p.end - (committed.get(p.partition) ?? p.start))
+    const targets: CommandsStatus['targets'] = {}
+    for (const t of commands.targets.values()) targets[t.name] = { kind: t.kind, circuit: (breakers.get(t.name) as CircuitBreaker).snapshot() }
+    return { topic: commands.topic, lag, counts, targets }
   }
 
   return {
@@ -235,11 +250,12 @@ export function createCommandService (options: CommandServiceOptions): CommandSe
         ingestionGroup: options.ingestionGroup,
         pollMs: options.waitForPollMs ?? commandServiceDefaults.waitForPollMs,
         timeoutMs: options.waitForTimeoutMs ?? commandServiceDefaults.waitForTimeoutMs,
+        metrics,
         ...(options.changeFeedOf === undefined ? {} : { readerOf: options.changeFeedOf })
       })
       await waiter.start()
       const active = waiter
-      runner = new CommandRunner({ commands, store, logger, breakers, executorOf, onSucceeded: doc => active.track(doc) })
+      runner = new CommandRunner({ commands, store, logger, breakers, executorOf, metrics, onSucceeded: doc => active.track(doc) })
       const handler = runner
       await sweep()
       scheduleSweep()
@@ -331,6 +347,7 @@ export function createCommandService (options: CommandServiceOptions): CommandSe
           await store.write({ delete: [{ collection: CommandCollection.commands, id: storeId(id) }] }).catch(() => {})
           throw err
         }
+        metrics.accepted(name)
         return { command: view(doc), replayed: false }
       })
     },
@@ -379,20 +396,15 @@ export function createCommandService (options: CommandServiceOptions): CommandSe
           await put(doc).catch(() => {})
           throw err
         }
+        metrics.retried(next.name)
         return view(next)
       })
     },
 
-    async status (): Promise<CommandsStatus> {
-      const counts = { pending: 0, running: 0, succeeded: 0, failed: 0 }
-      for (const status of Object.values(CommandStatus)) counts[status] = await store.count(CommandCollection.commands, { status })
-      let lag = 0
-      const committed = new Map((await log.committed(group, commands.topic)).map(c => [c.partition, c.offset]))
-      for (const p of await log.offsets(commands.topic)) lag += Math.max(0, p.end - (committed.get(p.partition) ?? p.start))
-      const targets: CommandsStatus['targets'] = {}
-      for (const t of commands.targets.values()) targets[t.name] = { kind: t.kind, circuit: (breakers.get(t.name) as CircuitBreaker).snapshot() }
-      return { topic: commands.topic, lag, counts, targets }
+    status: readStatus,
+
+    async exposition (): Promise<string> {
+      return metrics.exposition(await readStatus())
     }
   }
 }
-

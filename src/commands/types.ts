@@ -164,6 +164,8 @@ export interface CommandService {
   /** Sends a failed (dead-lettered) command again, as a new run. */
   retry (id: string): Promise<CommandView>
   status (): Promise<CommandsStatus>
+  /** The write stream's metrics in the Prometheus text format 0.0.4 (appended to `/-/metrics`). */
+  exposition (): Promise<string>
   start (): Promise<void>
   stop (): Promise<void>
 }

@@ -28,6 +28,7 @@ import type { PipelineDefinition } from '../model/single-view.ts'
 import type { Store } from '../storage/store.ts'
 import { CommandCollection, storeId } from './collections.ts'
 import { secretValue, shortMessage } from './executors/executor.ts'
+import type { CommandMetrics } from './metrics.ts'
 import { WaitStage, type CommandRecord, type WaitForState } from './types.ts'
 
 /** A PostgreSQL LSN (`16/B374D848`) as a number that orders like the WAL. */
@@ -143,6 +144,8 @@ export interface ViewWaiterOptions {
   timeoutMs: number
   /** Change feed readers by target (tests may pass their own); default: SlotReader of the target's changeFeed. */
   readerOf?: (target: string) => ChangeFeedReader | undefined
+  /** Counts the views reached and the waits given up. */
+  metrics?: CommandMetrics
 }
 
 export class ViewWaiter {
@@ -217,10 +220,24 @@ export class ViewWaiter {
         await this.#options.store.write({ put: [{ collection: CommandCollection.commands, id: storeId(id), doc: { ...next } }] })
         if (next.awaitingView === true) this.#tracked.set(id, next)
         else this.#tracked.delete(id)
+        this.#count(doc, next)
       } catch (err) {
         if (!this.#failing.has(id)) this.#options.logger.warn({ command: doc.name, id, err: shortMessage(err) }, 'waitFor check failed; trying again')
         this.#failing.add(id)
       }
+    }
+  }
+
+  /** The metrics of a wait that ended in this step. */
+  #count (before: CommandRecord, after: CommandRecord): void {
+    const metrics = this.#options.metrics
+    const wait = after.waitFor
+    if (metrics === undefined || wait === undefined) return
+    if (wait.reachedView && before.waitFor?.reachedView !== true) {
+      const finished = Date.parse(after.finishedAt ?? after.updatedAt)
+      metrics.waitForReached(wait.view, (Date.parse(wait.reachedAt ?? after.updatedAt) - finished) / 1000)
+    } else if (wait.timedOut === true && before.waitFor?.timedOut !== true) {
+      metrics.waitForTimedOut(wait.view)
     }
   }
 

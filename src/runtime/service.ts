@@ -231,7 +231,7 @@ export function createService (options: ServiceOptions): Service {
     async metrics (): Promise<string> {
       const { lags, queued } = await backlog()
       const outboxPending = await store.count(SystemCollection.outbox, {})
-      return metrics.exposition({ ready, lags, queued, outboxPending, control: control.state(), workers: workers.members().length }) + (sources?.exposition() ?? '')
+      return metrics.exposition({ ready, lags, queued, outboxPending, control: control.state(), workers: workers.members().length }) + (sources?.exposition() ?? '') + (await commands?.exposition() ?? '')
     },
 
     async explain (view: string, identifier: Doc): Promise<ExplainResult> {

@@ -9,21 +9,20 @@
  *
  * Needs `npm run build` (the service and the console); a stale or missing build is rebuilt first.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { appendFileSync, cpSync, mkdirSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
-import type { Page, Request } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateApiKey, sha256Hash } from '../../src/api/auth/keys.ts'
 import { createEmbeddedEventLog } from '../../src/event-log/embedded/index.ts'
 import type { Doc } from '../../src/model/document.ts'
 import { repoRoot, tempDir, topics } from '../runtime/harness.ts'
 import { launchChromium, type Browser } from './browser.ts'
+import { ensureConsoleBuilt, ensureServiceBuilt, horizontalOverflow, PageProblems, screenshot, screenshotDir } from './harness.ts'
 
 const main = join(repoRoot, 'dist/cli/main.js')
-const consoleIndex = join(repoRoot, 'dist/console/index.html')
-const imgDir = process.env['BRAID_UPDATE_SCREENSHOTS'] === '1' ? join(repoRoot, 'docs/img') : tempDir('braid-console-shots-')
 
 /** The output of the braid started last (in timeout messages). */
 let output = (): string => ''
@@ -33,34 +32,9 @@ let browser: Browser | undefined
 let page: Page
 
 /** Problems seen by the current page: console errors, uncaught exceptions, requests to other hosts. */
-const seen = { errors: [] as string[], external: [] as string[] }
+const seen = new PageProblems()
 
 // ------------------------------------------------------------------ setup
-
-/** Newest modification time of the files under `dir`, ms. */
-function newest (path: string): number {
-  if (!existsSync(path)) return 0
-  const s = statSync(path)
-  if (!s.isDirectory()) return s.mtimeMs
-  return Math.max(0, ...readdirSync(path).map(name => newest(join(path, name))))
-}
-
-function run (command: string, args: string[], what: string): void {
-  const r = spawnSync(command, args, { cwd: repoRoot, encoding: 'utf8', timeout: 5 * 60_000 })
-  if (r.status !== 0) throw new Error(`${what} failed (${command} ${args.join(' ')}):\n${r.stdout}\n${r.stderr}`)
-}
-
-/** Rebuilds the service (tsc) and the console (vite) when their build is missing or older than the sources. */
-function ensureBuilt (): void {
-  const buildInfo = join(repoRoot, 'dist/.tsbuildinfo')
-  if (!existsSync(main) || !existsSync(buildInfo) || statSync(buildInfo).mtimeMs < newest(join(repoRoot, 'src'))) {
-    run('npx', ['tsc', '-p', 'tsconfig.build.json'], 'building braid')
-  }
-  const consoleSources = Math.max(newest(join(repoRoot, 'console/src')), newest(join(repoRoot, 'console/index.html')), newest(join(repoRoot, 'console/vite.config.ts')))
-  if (!existsSync(consoleIndex) || statSync(consoleIndex).mtimeMs < consoleSources) {
-    run('npx', ['vite', 'build', '--config', 'console/vite.config.ts'], 'building the console')
-  }
-}
 
 async function freePort (): Promise<number> {
   return await new Promise((resolve, reject) => {
@@ -135,13 +109,14 @@ async function stopBraid (b: Braid): Promise<void> {
 }
 
 beforeAll(async () => {
-  ensureBuilt()
+  ensureServiceBuilt()
+  ensureConsoleBuilt()
   const demo = await startBraid(join(repoRoot, 'examples/retail/braid.yaml'))
   base = demo.base
   dataDir = demo.dataDir
   browser = await launchChromium()
   page = await newPage()
-  mkdirSync(imgDir, { recursive: true })
+  mkdirSync(screenshotDir, { recursive: true })
 }, 600_000)
 
 afterAll(async () => {
@@ -151,19 +126,9 @@ afterAll(async () => {
 
 // ------------------------------------------------------------------ helpers
 
-function isLocal (url: string): boolean {
-  const u = new URL(url)
-  if (u.protocol === 'data:' || u.protocol === 'about:' || u.protocol === 'blob:') return true
-  return ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname)
-}
-
 async function newPage (): Promise<Page> {
   if (browser === undefined) throw new Error('no browser')
-  const p = await browser.context.newPage()
-  p.on('console', message => { if (message.type() === 'error') seen.errors.push(`console: ${message.text()} (${message.location().url})`) })
-  p.on('pageerror', err => seen.errors.push(`page error: ${err.message}`))
-  p.on('request', (request: Request) => { if (!isLocal(request.url())) seen.external.push(request.url()) })
-  return p
+  return seen.watch(await browser.context.newPage())
 }
 
 /** Loads a console route afresh (a full page load, not a hash change). */
@@ -174,18 +139,7 @@ async function open (p: Page, hash: string): Promise<void> {
 
 /** No console errors (but those matching `allowed`) and no request to another host since the last check. */
 function expectClean (allowed: RegExp[] = []): void {
-  const errors = seen.errors.filter(e => !allowed.some(a => a.test(e)))
-  const external = [...seen.external]
-  seen.errors.length = 0
-  seen.external.length = 0
-  expect(errors, 'console errors').toEqual([])
-  expect(external, 'requests leaving this machine').toEqual([])
-}
-
-async function screenshot (p: Page, name: string): Promise<void> {
-  // Let the animations (the update flash) settle, then capture the whole page.
-  await p.waitForTimeout(300)
-  await p.screenshot({ path: join(imgDir, `console-${name}.png`), fullPage: true })
+  seen.expectClean(allowed)
 }
 
 async function api<T> (path: string, init?: RequestInit): Promise<T> {
@@ -422,9 +376,7 @@ describe('the web console against braid start --demo', () => {
         await open(narrow, hash)
         await narrow.locator('[data-testid^=page-]').first().waitFor()
         await narrow.waitForTimeout(200)
-        // A string: this file is type-checked without the DOM library.
-        const overflow = Number(await narrow.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth'))
-        expect(overflow, `horizontal overflow on ${hash}`).toBeLessThanOrEqual(0)
+        expect(await horizontalOverflow(narrow), `horizontal overflow on ${hash}`).toBeLessThanOrEqual(0)
       }
       await open(narrow, '/views/customer_sv')
       await narrow.locator('[data-testid=documents]').waitFor()
