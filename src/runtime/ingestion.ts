@@ -215,8 +215,7 @@ export class Ingestor {
     write.put.push(...outboxed)
     if (write.put.length + write.delete.length + write.enqueue.length === 0) return
     if (!this.#walkAfterWrite) {
-      await this.#store.write(write)
-      await this.#outbox.publish(outboxed)
+      await this.#outbox.commit(write, outboxed)
     } else {
       await this.#writeShared(write, outboxed, allChanges)
     }
@@ -234,15 +233,13 @@ export class Ingestor {
   async #writeShared (write: Required<Pick<WriteBatch, 'put' | 'delete' | 'enqueue'>>, outboxed: NonNullable<WriteBatch['put']>, changes: ProjectionChange[]): Promise<void> {
     const first = write.enqueue
     if (first.length > 0) await this.#store.write({ enqueue: first })
-    await this.#store.write({ put: write.put, delete: write.delete })
-    await this.#outbox.publish(outboxed)
+    await this.#outbox.commit({ put: write.put, delete: write.delete }, outboxed)
     if (changes.length === 0) return
     const known = new Set(first.map(e => `${e.view}|${e.id}`))
     const again = await this.#triggers(changes)
     const missed = again.filter(e => !known.has(`${e.view}|${e.id}`))
     const events = this.#outbox.entries(this.#triggerEvents(missed))
-    if (again.length > 0) await this.#store.write({ enqueue: again.map(enqueueOp), put: events })
-    await this.#outbox.publish(events)
+    if (again.length > 0) await this.#outbox.commit({ enqueue: again.map(enqueueOp), put: events }, events)
     write.enqueue.push(...missed.map(enqueueOp))
   }
 

@@ -106,21 +106,26 @@ export async function enqueueRebuild (ctx: Pick<MaintenanceContext, 'pipeline' |
 export async function rebuildViews (ctx: MaintenanceContext, name: string, progress: (done: number, total: number) => void = () => {}): Promise<{ built: number, written: number, deleted: number, failed: number }> {
   const def = viewDefinition(ctx.pipeline, name)
   const total = await enqueueRebuild(ctx, name)
-  const builder = new ViewBuilder({ pipeline: ctx.pipeline, store: ctx.store, outbox: new Outbox(ctx.store, ctx.log, ctx.logger), logger: ctx.logger, batchSize: pageSize, backoffMs: 0, maxBackoffMs: 0 })
+  const outbox = new Outbox(ctx.store, ctx.log, ctx.logger)
+  const builder = new ViewBuilder({ pipeline: ctx.pipeline, store: ctx.store, outbox, logger: ctx.logger, batchSize: pageSize, backoffMs: 0, maxBackoffMs: 0 })
   const totals = { built: 0, written: 0, deleted: 0, failed: 0 }
   progress(0, total)
-  for (;;) {
-    const round = await builder.buildRound([def.name])
-    if (round.claimed === 0) {
-      if (await ctx.store.queueDepth(def.name) === 0 || totals.failed > 0) break
-      await new Promise(resolve => setTimeout(resolve, 50))
-      continue
+  try {
+    for (;;) {
+      const round = await builder.buildRound([def.name])
+      if (round.claimed === 0) {
+        if (await ctx.store.queueDepth(def.name) === 0 || totals.failed > 0) break
+        await new Promise(resolve => setTimeout(resolve, 50))
+        continue
+      }
+      totals.built += round.claimed - round.failed
+      totals.written += round.written
+      totals.deleted += round.deleted
+      totals.failed += round.failed
+      progress(Math.min(totals.built, total), total)
     }
-    totals.built += round.claimed - round.failed
-    totals.written += round.written
-    totals.deleted += round.deleted
-    totals.failed += round.failed
-    progress(Math.min(totals.built, total), total)
+  } finally {
+    await outbox.close()
   }
   return totals
 }

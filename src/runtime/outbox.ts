@@ -2,6 +2,11 @@
  * The outbox: events (sv-update, pr-update) are written to the store in the same write as the change
  * that makes them true, then relayed to the event log and removed. A crash between the two leaves
  * them in the outbox, and the next relay (at the latest on start) appends them: at least once, in order.
+ *
+ * Removal rides on the next write of a stage (`commit`), so relaying costs no store transaction of
+ * its own under load; a timer removes what no write took within `settleMs`, and `close` removes the
+ * rest. Entries relayed but not yet removed are never relayed again by this process; after a crash
+ * they are (at least once).
  * @module
  */
 import { randomBytes } from 'node:crypto'
@@ -14,6 +19,8 @@ import type { Store, WriteBatch } from '../storage/store.ts'
 import { SystemCollection } from './collections.ts'
 
 const pageSize = 1000
+/** How long relayed entries may wait for a write to carry their removal, ms. */
+const settleMs = 500
 
 export class Outbox {
   readonly #store: Store
@@ -26,6 +33,9 @@ export class Outbox {
   #again = false
   /** True until a flush found the outbox empty, and again after a failed relay: entries may wait in the store. */
   #backlog = true
+  /** Entries appended to the log, still in the store: the next write removes them. */
+  #relayed: Array<{ collection: string, id: string }> = []
+  #settleTimer: NodeJS.Timeout | undefined
 
   constructor (store: Store, log: EventLog, logger: Logger) {
     this.#store = store
@@ -47,18 +57,60 @@ export class Outbox {
   }
 
   /**
-   * After the write carrying `entries` committed: appends them to the log and removes them. The fast
-   * path uses the documents in hand; while older entries may still wait in the store (at start, after
-   * a failed append) it relays from the store instead, so order per topic holds.
+   * Writes `batch` (which carries `entries` in its `put`) together with the removal of entries
+   * relayed earlier, then relays `entries`.
+   */
+  async commit (batch: WriteBatch, entries: NonNullable<WriteBatch['put']>): Promise<void> {
+    const settled = this.#relayed.splice(0)
+    try {
+      await this.#store.write(settled.length === 0 ? batch : { ...batch, delete: [...batch.delete ?? [], ...settled] })
+    } catch (err) {
+      this.#relayed.unshift(...settled)
+      throw err
+    }
+    await this.publish(entries)
+  }
+
+  /**
+   * After the write carrying `entries` committed: appends them to the log; their removal rides on
+   * the next commit. The fast path uses the documents in hand; while older entries may still wait in
+   * the store (at start, after a failed append) it relays from the store instead, so order per topic holds.
    */
   async publish (entries: NonNullable<WriteBatch['put']>): Promise<void> {
     if (entries.length === 0) return
     if (this.#backlog || this.#flushing !== undefined) return this.flush()
     try {
       await this.#append(entries.map(e => e.doc))
-      await this.#store.write({ delete: entries.map(e => ({ collection: e.collection, id: e.id })) })
     } catch (err) {
       this.#backlog = true
+      throw err
+    }
+    for (const e of entries) this.#relayed.push({ collection: e.collection, id: e.id })
+    this.#settleTimer ??= setTimeout(() => {
+      this.#settleTimer = undefined
+      this.#settle().catch((err: unknown) => this.#logger.warn({ err }, 'removing relayed outbox entries failed; the next write removes them'))
+    }, settleMs).unref()
+  }
+
+  /** Events in the outbox not yet appended to the log. */
+  async pending (): Promise<number> {
+    return Math.max(0, await this.#store.count(SystemCollection.outbox, {}) - this.#relayed.length)
+  }
+
+  /** Removes the relayed entries still in the store (on stop). */
+  async close (): Promise<void> {
+    clearTimeout(this.#settleTimer)
+    this.#settleTimer = undefined
+    await this.#settle()
+  }
+
+  async #settle (): Promise<void> {
+    const settled = this.#relayed.splice(0)
+    if (settled.length === 0) return
+    try {
+      await this.#store.write({ delete: settled })
+    } catch (err) {
+      this.#relayed.unshift(...settled)
       throw err
     }
   }
@@ -87,6 +139,8 @@ export class Outbox {
   }
 
   async #relay (): Promise<void> {
+    // Relayed entries still in the store would be read (and appended) again.
+    await this.#settle()
     for (;;) {
       const page = await this.#store.find(SystemCollection.outbox, {}, { limit: pageSize })
       if (page.length === 0) return

@@ -200,6 +200,7 @@ export function createService (options: ServiceOptions): Service {
       await Promise.all(subscriptions.splice(0).map(async s => s.stop()))
       ingestion = undefined
       await builder.stop()
+      await outbox.close()
       await workers.stop()
     },
 
@@ -207,7 +208,7 @@ export function createService (options: ServiceOptions): Service {
       const deadline = Date.now() + timeoutMs
       for (;;) {
         const lag = await consumerLag(log, groups.ingestion, topics) + await consumerLag(log, groups.chaining, chainedTopics)
-        const queued = await store.queueDepth() + await store.count(SystemCollection.outbox, {})
+        const queued = await store.queueDepth() + await outbox.pending()
         if (lag === 0 && queued === 0 && builder.isIdle()) return
         if (Date.now() > deadline) throw new BraidError('BRAID_NOT_READY', `pipeline not idle after ${timeoutMs} ms (lag ${lag}, queued ${queued})`)
         await new Promise(resolve => setTimeout(resolve, 20))
@@ -230,7 +231,7 @@ export function createService (options: ServiceOptions): Service {
 
     async metrics (): Promise<string> {
       const { lags, queued } = await backlog()
-      const outboxPending = await store.count(SystemCollection.outbox, {})
+      const outboxPending = await outbox.pending()
       return metrics.exposition({ ready, lags, queued, outboxPending, control: control.state(), workers: workers.members().length }) + (sources?.exposition() ?? '') + (await commands?.exposition() ?? '')
     },
 

@@ -193,8 +193,7 @@ export class ViewBuilder {
     const records = toSvUpdateRecords(this.#pipeline, events)
     const outboxed = this.#outbox.entries(records)
     write.put.push(...outboxed)
-    await this.#store.write(write)
-    await this.#outbox.publish(outboxed)
+    await this.#outbox.commit(write, outboxed)
     const metrics = this.#metrics
     if (metrics !== undefined) {
       const now = Date.now()

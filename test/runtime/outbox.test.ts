@@ -75,7 +75,60 @@ describe('outbox publish', () => {
       await engines.store.write({ put: third })
       await outbox.publish(third)
       expect((await readTopic(engines.log, 't')).map(r => r.value)).toEqual(['first', 'second', 'third'])
+      expect(await outbox.pending()).toBe(0)
+      await outbox.close()
       expect(await engines.store.count(SystemCollection.outbox, {})).toBe(0)
+    } finally {
+      await engines.close()
+    }
+  })
+
+  it('removes relayed entries with the next commit, never relays them twice, and removes the rest on close', async () => {
+    const engines = await openEngines({ dataDir: tempDir() })
+    try {
+      await engines.store.ensureCollections([
+        { name: SystemCollection.outbox, primaryKey: ['_id'], indexes: [] },
+        { name: 'things', primaryKey: ['_id'], indexes: [] }
+      ])
+      const outbox = new Outbox(engines.store, engines.log, silentLogger())
+      await outbox.flush()
+      const stored = async (): Promise<string[]> => (await engines.store.find(SystemCollection.outbox, {})).map(d => String((d['record'] as Doc)['value']))
+      const first = outbox.entries([['t', [{ key: null, value: 'first' }]]])
+      await outbox.commit({ put: [{ collection: 'things', id: '1', doc: { _id: 1 } }, ...first] }, first)
+      // Appended; its removal waits for the next write.
+      expect(await stored()).toEqual(['first'])
+      expect(await outbox.pending()).toBe(0)
+      const second = outbox.entries([['t', [{ key: null, value: 'second' }]]])
+      await outbox.commit({ put: [{ collection: 'things', id: '2', doc: { _id: 2 } }, ...second] }, second)
+      expect(await stored()).toEqual(['second'])
+      // A relay from the store (as at start, or after a failure) does not append relayed entries again.
+      await outbox.flush()
+      expect((await readTopic(engines.log, 't')).map(r => r.value)).toEqual(['first', 'second'])
+      expect(await stored()).toEqual([])
+      const third = outbox.entries([['t', [{ key: null, value: 'third' }]]])
+      await outbox.commit({ put: third }, third)
+      await outbox.close()
+      expect(await stored()).toEqual([])
+      expect((await readTopic(engines.log, 't')).map(r => r.value)).toEqual(['first', 'second', 'third'])
+    } finally {
+      await engines.close()
+    }
+  })
+
+  it('keeps relayed entries to remove when the write carrying their removal fails', async () => {
+    const engines = await openEngines({ dataDir: tempDir() })
+    try {
+      await engines.store.ensureCollections([{ name: SystemCollection.outbox, primaryKey: ['_id'], indexes: [] }])
+      const outbox = new Outbox(engines.store, engines.log, silentLogger())
+      await outbox.flush()
+      const first = outbox.entries([['t', [{ key: null, value: 'first' }]]])
+      await outbox.commit({ put: first }, first)
+      // A put into a collection that does not exist fails the whole write.
+      await expect(outbox.commit({ put: [{ collection: 'missing', id: 'x', doc: {} }] }, [])).rejects.toThrow(/does not exist/)
+      expect(await engines.store.count(SystemCollection.outbox, {})).toBe(1)
+      await outbox.close()
+      expect(await engines.store.count(SystemCollection.outbox, {})).toBe(0)
+      expect((await readTopic(engines.log, 't')).map(r => r.value)).toEqual(['first'])
     } finally {
       await engines.close()
     }
