@@ -3,7 +3,7 @@
  * pr-update v2), so a view can drive another view (chaining) and Mia consumers keep working.
  * @module
  */
-import type { Doc } from '../model/document.ts'
+import { withIsoDates, type Doc } from '../model/document.ts'
 import type { AppendRecord } from '../model/log-record.ts'
 import type { PipelineDefinition } from '../model/single-view.ts'
 
@@ -17,24 +17,26 @@ export interface SvUpdateEvent {
 }
 
 export const svUpdateSchema = { type: 'sv-update', version: 'v2.0.0' } as const
+const svUpdateHeader = JSON.stringify(svUpdateSchema)
 
 /** Groups events by their view's sv-update topic, as log records. */
 export function toSvUpdateRecords (pipeline: PipelineDefinition, events: readonly SvUpdateEvent[]): Map<string, AppendRecord[]> {
   const out = new Map<string, AppendRecord[]>()
   const now = Date.now()
+  const timestamp = new Date(now).toISOString()
   for (const e of events) {
     const def = pipeline.singleViews.get(e.view)
     if (def === undefined) continue
     const value = {
-      operation: { type: e.operation, timestamp: new Date(now).toISOString() },
+      operation: { type: e.operation, timestamp },
       source: pipeline.system,
       storageNamespace: def.collection,
       primaryKeys: Object.keys(def.key),
-      before: e.before,
-      after: e.after
+      before: e.before === null ? null : withIsoDates(e.before),
+      after: e.after === null ? null : withIsoDates(e.after)
     }
     const list = out.get(def.svUpdateTopic) ?? []
-    list.push({ key: JSON.stringify(e.key), value: JSON.stringify(value), timestamp: now, headers: { messageSchema: JSON.stringify(svUpdateSchema) } })
+    list.push({ key: JSON.stringify(e.key), value: JSON.stringify(value), timestamp: now, headers: { messageSchema: svUpdateHeader } })
     out.set(def.svUpdateTopic, list)
   }
   return out

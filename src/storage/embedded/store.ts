@@ -13,7 +13,7 @@
 import Database from 'better-sqlite3'
 import { Query } from 'mingo'
 import { BraidError } from '../../errors.ts'
-import type { Doc, Filter } from '../../model/document.ts'
+import { withIsoDates, type Doc, type Filter } from '../../model/document.ts'
 import type { ClaimOptions, CollectionSpec, FindOptions, QueueEntry, Store, WriteBatch } from '../store.ts'
 import { embeddedStoreDefaults, resolveEmbeddedStoreOptions, type EmbeddedStoreOptions } from './options.ts'
 import { pathTypeOf } from './paths.ts'
@@ -348,23 +348,6 @@ class SqliteStore implements EmbeddedStore {
       throw sqliteError(err, 'BRAID_STORE_UNAVAILABLE', 'close')
     }
   }
-}
-
-/**
- * The document with its top-level Dates replaced by ISO strings (what JSON.stringify would write):
- * V8's fast JSON serialiser gives up on objects holding Dates, so converting first is quicker.
- * Nested Dates are left to JSON.stringify.
- */
-function withIsoDates (doc: Doc): Doc {
-  let out: Doc | undefined
-  for (const k in doc) {
-    const v = doc[k]
-    if (v instanceof Date) {
-      out ??= { ...doc }
-      out[k] = Number.isNaN(v.getTime()) ? null : v.toISOString()
-    }
-  }
-  return out ?? doc
 }
 
 function parseDoc (text: string): Doc {
