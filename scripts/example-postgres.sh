@@ -58,4 +58,4 @@ example:postgres: change a row and watch the single view follow, in another term
   npx braid resnapshot examples/postgres/braid.yaml shop_db customers --data-dir $data_dir
 EOF
 
-exec node dist/cli/main.js start examples/postgres/braid.yaml --data-dir "$data_dir" "$@"
+exec node --max-semi-space-size=64 dist/cli/main.js start examples/postgres/braid.yaml --data-dir "$data_dir" "$@"

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=64
 /**
  * The `braid` command line: start, validate, preview, replay, rebuild, verify, explain.
  * Exit codes: 0 success, 1 the command found problems (invalid config, differences), 2 usage error.
