@@ -27,15 +27,17 @@ export interface BenchArgs {
   scenario: 'all' | 'retail'
   /** Where results go (default bench/results). */
   out: string | undefined
+  /** Writes a CPU profile of each steady retail phase into this directory (`steady-<views>.cpuprofile`). */
+  profile: string | undefined
 }
 
 export const usage = `usage: npm run bench -- [--scale small|default|large] [--duration SECONDS] [--engine embedded|kafka-mongo]
-                      [--json FILE] [--seed N] [--scenario all|retail] [--out DIR]`
+                      [--json FILE] [--seed N] [--scenario all|retail] [--out DIR] [--profile DIR]`
 
 export class UsageError extends Error {}
 
 export function parseArgs (argv: readonly string[]): BenchArgs {
-  const args: BenchArgs = { scale: 'default', engine: 'embedded', duration: Number.NaN, json: undefined, seed: 42, scenario: 'all', out: undefined }
+  const args: BenchArgs = { scale: 'default', engine: 'embedded', duration: Number.NaN, json: undefined, seed: 42, scenario: 'all', out: undefined, profile: undefined }
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] as string
     const [name, inline] = flag.includes('=') ? flag.split('=', 2) as [string, string] : [flag, undefined]
@@ -67,6 +69,7 @@ export function parseArgs (argv: readonly string[]): BenchArgs {
       }
       case '--json': args.json = value(); break
       case '--out': args.out = value(); break
+      case '--profile': args.profile = value(); break
       case '--seed': {
         const v = Number(value())
         if (!Number.isInteger(v)) throw new UsageError('--seed must be an integer')

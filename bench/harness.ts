@@ -3,6 +3,9 @@
  * paced runs of a braid service on the embedded engines.
  * @module
  */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
+import { join } from 'node:path'
 import type { Logger } from '../src/logger.ts'
 import type { PipelineDefinition } from '../src/model/single-view.ts'
 import type { Engines } from '../src/runtime/engines.ts'
@@ -34,6 +37,26 @@ export class Meter {
     this.#peak = Math.max(this.#peak, process.memoryUsage.rss())
     const cpu = process.cpuUsage(this.#cpu0)
     return { wallMs: performance.now() - this.#t0, cpuMs: (cpu.user + cpu.system) / 1000, peakRssMiB: this.#peak / 2 ** 20 }
+  }
+}
+
+/**
+ * Runs `fn` under the V8 CPU profiler when `dir` is set and writes `<dir>/<name>.cpuprofile`
+ * (summarise it with profile-summary.js). Profiles one phase, where `node --cpu-prof` profiles the run.
+ */
+export async function profiled<T> (dir: string | undefined, name: string, fn: () => Promise<T>): Promise<T> {
+  if (dir === undefined) return await fn()
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.start')
+  try {
+    return await fn()
+  } finally {
+    const { profile } = await session.post('Profiler.stop')
+    session.disconnect()
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, `${name}.cpuprofile`), JSON.stringify(profile))
   }
 }
 

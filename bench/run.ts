@@ -21,7 +21,7 @@ import { createEmbeddedStore } from '../src/storage/embedded/index.ts'
 import type { Store } from '../src/storage/store.ts'
 import { parseArgs, scales, usage, UsageError, type BenchArgs } from './args.ts'
 import { RetailData } from './generators.ts'
-import { Meter, percentile, runBacklog, runPaced, type BacklogResult, type Env, type Measured } from './harness.ts'
+import { Meter, percentile, profiled, runBacklog, runPaced, type BacklogResult, type Env, type Measured } from './harness.ts'
 import { kafkaMongoMarkdown, kafkaMongoSvg, productionServers, runKafkaMongo } from './kafka-mongo.ts'
 import { NaiveRetail } from './naive.ts'
 import { ProbeStore } from './probe-store.ts'
@@ -117,7 +117,7 @@ async function main (): Promise<void> {
 
       log(`${size} views: steady retail traffic, ${scale.steady} events`)
       const steadyBatches = data.steady(scale.steady)
-      const steady = toSteady(await runBacklog(env, pipeline, steadyBatches))
+      const steady = toSteady(await profiled(args.profile, `steady-${size}`, async () => await runBacklog(env, pipeline, steadyBatches)))
       log(`  ${Math.round(steady.sourceEventsPerS)} events/s into projections, ${Math.round(steady.endToEndEventsPerS)} end to end, ${steady.cpuUsPerEvent.toFixed(1)} µs CPU/event`)
       results.scaling.push({ views: size, load: loadFigures, steady })
       if (!full) {
