@@ -31,6 +31,7 @@ export class ProbeStore implements Store {
   scan (collection: string, filter: Filter, batchSize?: number): AsyncIterable<Doc[]> { return this.#inner.scan(collection, filter, batchSize) }
   async claimDue (options: ClaimOptions): Promise<QueueEntry[]> { return this.#inner.claimDue(options) }
   async queueDepth (view?: string): Promise<number> { return this.#inner.queueDepth(view) }
+  async releaseClaims (): Promise<number> { return this.#inner.releaseClaims() }
   async getMeta (key: string): Promise<unknown> { return this.#inner.getMeta(key) }
   async close (): Promise<void> { return this.#inner.close() }
 

@@ -32,6 +32,11 @@ export interface Engines {
   store: Store
   log: EventLog
   dataDir: string
+  /**
+   * True when this process holds the data directory's lock and the store is the embedded one in it:
+   * no other worker can be using the store (the service then ends leases a dead process left).
+   */
+  ownsStore: boolean
   /** What runs where, for people: `embedded (./.braid/store.sqlite)`, `mongodb (db-1:27017/braid)`, … */
   describe (): { store: string, eventLog: string }
   close (): Promise<void>
@@ -62,6 +67,7 @@ export async function openEngines (options: EngineOptions): Promise<Engines> {
       store: opened,
       log,
       dataDir,
+      ownsStore: options.exclusive === true && options.mongodb === undefined,
       describe: () => description,
       async close () {
         try {

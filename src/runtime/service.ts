@@ -29,7 +29,11 @@ import { queuePartition, Workers } from './workers.ts'
 
 export interface ServiceOptions {
   pipeline: PipelineDefinition
-  engines: Pick<Engines, 'store' | 'log'>
+  /**
+   * With `ownsStore` (no other worker uses the store), start ends the leases of queue entries a
+   * previous process claimed and did not finish (it died), instead of waiting for them to expire.
+   */
+  engines: Pick<Engines, 'store' | 'log'> & Partial<Pick<Engines, 'ownsStore'>>
   logger: Logger
   /** Views built per batch (default 500). */
   buildBatchSize?: number
@@ -162,6 +166,10 @@ export function createService (options: ServiceOptions): Service {
         deadLetterTopic
       ].map(name => ({ name })))
       await outbox.flush()
+      if (options.engines.ownsStore === true) {
+        const released = await store.releaseClaims()
+        if (released > 0) logger.info({ entries: released }, 'view builds claimed by the previous run released (it stopped mid-round); building them now')
+      }
       await control.start()
       await workers.start()
       health.start()

@@ -113,6 +113,12 @@ export interface Store {
    * 1.24 only within one process: docs/mongodb.md).
    */
   claimDue (options: ClaimOptions): Promise<QueueEntry[]>
+  /**
+   * Ends every lease now: claimed entries become claimable at once. For a store no other worker
+   * uses, when it starts again after its process died mid-round (its claims would otherwise hold
+   * until their leases expire). Resolves to the number of entries released.
+   */
+  releaseClaims (): Promise<number>
   /** Entries waiting (claimed or not), optionally for one view. */
   queueDepth (view?: string): Promise<number>
   getMeta (key: string): Promise<unknown>

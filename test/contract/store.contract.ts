@@ -478,6 +478,20 @@ export function runStoreContract (options: StoreContractOptions): void {
         expect(afterLease.map(e => e.id).sort()).toEqual(['a', 'b', 'c'])
       })
 
+      test('releaseClaims should make claimed entries claimable at once, and leave their content alone', async () => {
+        await store.write({ enqueue: ['a', 'b', 'c'].map(id => ({ view: 'v', id, identifier: { id }, eventTime: 1 })) })
+        const now = far()
+        const claimed = await store.claimDue({ limit: 2, now, leaseMs: 60_000 })
+        expect(claimed).toHaveLength(2)
+        expect(await store.releaseClaims()).toBe(2)
+        const again = await store.claimDue({ limit: 10, now: now + 1, leaseMs: 60_000 })
+        expect(again.map(e => e.id).sort()).toEqual(['a', 'b', 'c'])
+        expect(again.find(e => e.id === claimed[0]?.id)).toMatchObject({ seq: claimed[0]?.seq, attempts: 0, identifier: claimed[0]?.identifier })
+        expect(await store.releaseClaims()).toBe(3)
+        expect(await store.releaseClaims()).toBe(0)
+        expect(await store.queueDepth()).toBe(3)
+      })
+
       test('claimDue should return due entries only, oldest due first, for the given views', async () => {
         await store.write({ enqueue: ['a', 'b', 'c'].map(id => ({ view: 'v', id, identifier: { id }, eventTime: 1 })) })
         await store.write({ enqueue: [{ view: 'other', id: 'z', identifier: { id: 'z' }, eventTime: 1 }] })

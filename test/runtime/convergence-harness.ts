@@ -149,6 +149,7 @@ export function withLatency (store: Store, latency: Latency, random: () => numbe
     scan: store.scan.bind(store),
     write: slow(store.write.bind(store)),
     claimDue: slow(store.claimDue.bind(store)),
+    releaseClaims: slow(store.releaseClaims.bind(store)),
     queueDepth: slow(store.queueDepth.bind(store)),
     getMeta: slow(store.getMeta.bind(store)),
     close: store.close.bind(store)

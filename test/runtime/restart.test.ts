@@ -25,6 +25,46 @@ async function insertsPerEmail (r: Running): Promise<Map<string, number>> {
 }
 
 describe('restarting on the same data directory', () => {
+  it('builds at once the views a process that died mid-round had claimed, when it owns the data directory', async () => {
+    const dir = tempDir()
+    const first = await openPipeline(retailConfig, dir, { exclusive: true })
+    try {
+      await first.service.ingest(topics.customers, [1, 2, 3].map(id => retail.customer(customerRow(id))))
+      await first.service.idle()
+    } finally {
+      await first.close()
+    }
+    // Views to rebuild, claimed by a build round that never finished (its process died).
+    const crashed = await openEngines({ dataDir: dir })
+    try {
+      const emails = [1, 2, 3].map(id => `customer.${id}@example.com`)
+      await crashed.store.write({
+        clear: ['customer_sv'],
+        enqueue: emails.map(email => ({ view: 'customer_sv', id: email, identifier: { email }, eventTime: Date.now() }))
+      })
+      expect(await crashed.store.claimDue({ limit: 10, now: Date.now(), leaseMs: 10 * 60_000 })).toHaveLength(3)
+      expect(await crashed.store.count('customer_sv', {})).toBe(0)
+    } finally {
+      await crashed.close()
+    }
+
+    // Without the lock, another worker might hold these claims: they wait for their lease.
+    const shared = await openPipeline(retailConfig, dir)
+    try {
+      await expect(shared.service.idle(1_500)).rejects.toThrow(/not idle/)
+    } finally {
+      await shared.close()
+    }
+    // With it, nobody else can: start ends the leases and the views are built.
+    const second = await openPipeline(retailConfig, dir, { exclusive: true })
+    try {
+      await second.service.idle(10_000)
+      expect((await viewsByEmail(second)).size).toBe(3)
+    } finally {
+      await second.close()
+    }
+  })
+
   it('resumes from the committed offsets without losing or repeating anything', async () => {
     const dir = tempDir()
     const first = await openPipeline(retailConfig, dir)

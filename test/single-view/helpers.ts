@@ -196,6 +196,7 @@ export function counting (store: Store): CountingStore {
     scan: (c, f, b) => store.scan(c, f, b),
     write: async b => await store.write(b),
     claimDue: async options => await store.claimDue(options),
+    releaseClaims: async () => await store.releaseClaims(),
     queueDepth: async v => await store.queueDepth(v),
     getMeta: async k => await store.getMeta(k),
     close: async () => await store.close()

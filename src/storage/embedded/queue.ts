@@ -72,6 +72,7 @@ export class QueueStatements {
   readonly #claim: Statement
   readonly #depth: Statement
   readonly #depthForView: Statement
+  readonly #releaseAll: Statement
 
   constructor (db: Database) {
     // A new change makes the entry due now, unless it is due even earlier (it keeps its place in line).
@@ -96,6 +97,7 @@ export class QueueStatements {
     this.#claim = db.prepare('UPDATE sys_queue SET claimed_until = ? WHERE view = ? AND id = ?')
     this.#depth = db.prepare('SELECT COUNT(*) FROM sys_queue').pluck()
     this.#depthForView = db.prepare('SELECT COUNT(*) FROM sys_queue WHERE view = ?').pluck()
+    this.#releaseAll = db.prepare('UPDATE sys_queue SET claimed_until = 0 WHERE claimed_until > 0')
   }
 
   enqueue (op: EnqueueOp, now: number): void {
@@ -127,6 +129,11 @@ export class QueueStatements {
     const until = now + leaseMs
     for (const row of rows) this.#claim.run(until, row.view, row.id)
     return rows.map(toEntry)
+  }
+
+  /** Ends every lease; the number of entries released. */
+  releaseAll (): number {
+    return this.#releaseAll.run().changes
   }
 
   depth (view?: string): number {

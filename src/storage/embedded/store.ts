@@ -326,6 +326,10 @@ class SqliteStore implements EmbeddedStore {
     })
   }
 
+  async releaseClaims (): Promise<number> {
+    return this.#run('releaseClaims', () => this.#queue.releaseAll())
+  }
+
   async queueDepth (view?: string): Promise<number> {
     return this.#run('queueDepth', () => this.#queue.depth(view))
   }

@@ -578,6 +578,12 @@ class MongoDbStore implements MongoStore {
     }))
   }
 
+  async releaseClaims (): Promise<number> {
+    return this.#run('releaseClaims', async () => await this.#queueExclusive(async () => {
+      return (await this.#queue.updateMany({ claimedUntil: { $gt: 0 } }, { $set: { claimedUntil: 0 } })).modifiedCount
+    }))
+  }
+
   async queueDepth (view?: string): Promise<number> {
     return this.#run('queueDepth', async () => await this.#queue.countDocuments(view === undefined ? {} : { view }))
   }
