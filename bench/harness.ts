@@ -71,7 +71,7 @@ export interface Env {
 }
 
 export function serviceOf (env: Env, pipeline: PipelineDefinition): Service {
-  return createService({ pipeline, engines: { store: env.probe, log: env.engines.log }, logger: env.logger })
+  return createService({ pipeline, engines: { store: env.probe, log: env.engines.log, ownsStore: env.engines.ownsStore }, logger: env.logger })
 }
 
 export function topicsOf (pipeline: PipelineDefinition): string[] {

@@ -232,7 +232,8 @@ function writeOutputs (args: BenchArgs, date: string, md: string, json: string, 
 }
 
 async function openEnv (dir: string, collection: string, logger: Env['logger']): Promise<Env> {
-  const engines = await openEngines({ dataDir: dir })
+  // Exclusive, as under `braid start`: the only worker of its data directory.
+  const engines = await openEngines({ dataDir: dir, exclusive: true })
   return { engines, probe: new ProbeStore(engines.store, collection), logger }
 }
 

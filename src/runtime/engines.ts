@@ -108,7 +108,7 @@ function lockDataDir (dataDir: string): () => void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
       const pid = Number(readFileSync(file, 'utf8').trim())
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
-        throw new BraidError('BRAID_DATA_DIR_LOCKED', `data directory ${dataDir} is used by braid process ${pid}; stop it or pass another --data-dir`, { details: { dataDir, pid } })
+        throw new BraidError('BRAID_DATA_DIR_LOCKED', `data directory ${dataDir} is used by braid process ${pid}; stop it or pass another --data-dir (a running braid start rebuilds and verifies views itself: POST /-/single-views/{name}/rebuild)`, { details: { dataDir, pid } })
       }
       rmSync(file, { force: true })
     }

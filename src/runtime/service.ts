@@ -93,7 +93,7 @@ export function createService (options: ServiceOptions): Service {
       halt: async (projection, poison) => control.halt(projection, poison)
     }
   })
-  const builder = new ViewBuilder({ pipeline, store, outbox, logger, metrics, batchSize: options.buildBatchSize ?? 500, lock: ingestor.lock })
+  const builder = new ViewBuilder({ pipeline, store, outbox, logger, metrics, batchSize: options.buildBatchSize ?? 500, lock: ingestor.lock, onlyBuilder: options.engines.ownsStore === true })
   const topics = [...new Set([...pipeline.projections.values()].map(p => p.topic))]
   const subscriptions: Subscription[] = []
   let ingestion: Subscription | undefined

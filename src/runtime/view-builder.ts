@@ -35,6 +35,11 @@ export interface ViewBuilderOptions {
   batchSize?: number
   /** How long a claim is exclusive, ms (default 60 s); an expired claim is taken over. */
   leaseMs?: number
+  /**
+   * This builder is the only one of its store (`Engines.ownsStore`): claims take no lease. Its rounds
+   * never overlap (the lock), and an entry changed during a round keeps its newer seq and is built again.
+   */
+  onlyBuilder?: boolean
   /** First retry delay after a failed build, ms (default 1 s); doubles per attempt up to maxBackoffMs. */
   backoffMs?: number
   maxBackoffMs?: number
@@ -84,7 +89,7 @@ export class ViewBuilder {
     this.#read = readContext(options.pipeline, options.store, options.logger)
     this.#metrics = options.metrics
     this.#batchSize = options.batchSize ?? 500
-    this.#leaseMs = options.leaseMs ?? 60_000
+    this.#leaseMs = options.onlyBuilder === true ? 0 : options.leaseMs ?? 60_000
     this.#backoffMs = options.backoffMs ?? 1000
     this.#maxBackoffMs = options.maxBackoffMs ?? 5 * 60_000
     this.#lock = options.lock ?? new Mutex()

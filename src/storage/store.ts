@@ -62,7 +62,11 @@ export interface ClaimOptions {
   limit: number
   /** The current time, epoch ms: entries with `dueAt <= now` whose lease ended before `now` are due. */
   now: number
-  /** How long the claim holds, ms: claimed entries are invisible to every claimer until `now + leaseMs`. */
+  /**
+   * How long the claim holds, ms: claimed entries are invisible to every claimer until `now + leaseMs`.
+   * 0 takes no lease at all (the entries stay claimable; the embedded store then only reads): for
+   * the only claimer of a store, whose rounds never overlap.
+   */
   leaseMs: number
   /** Only entries of these views (absent: every view). */
   views?: readonly string[]

@@ -478,6 +478,13 @@ export function runStoreContract (options: StoreContractOptions): void {
         expect(afterLease.map(e => e.id).sort()).toEqual(['a', 'b', 'c'])
       })
 
+      test('claimDue with leaseMs 0 should return due entries and leave them claimable', async () => {
+        await store.write({ enqueue: ['a', 'b'].map(id => ({ view: 'v', id, identifier: { id }, eventTime: 1 })) })
+        const now = far()
+        expect((await store.claimDue({ limit: 10, now, leaseMs: 0 })).map(e => e.id).sort()).toEqual(['a', 'b'])
+        expect((await store.claimDue({ limit: 10, now: now + 1, leaseMs: 60_000 })).map(e => e.id).sort()).toEqual(['a', 'b'])
+      })
+
       test('releaseClaims should make claimed entries claimable at once, and leave their content alone', async () => {
         await store.write({ enqueue: ['a', 'b', 'c'].map(id => ({ view: 'v', id, identifier: { id }, eventTime: 1 })) })
         const now = far()

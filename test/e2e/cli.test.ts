@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -345,6 +345,20 @@ describe('braid replay, verify, rebuild and explain', () => {
     const verify = await braid('verify', retailConfig, '--single-view', 'customer_sv', '--data-dir', dataDir)
     expect(verify.code).toBe(0)
     expect(verify.stdout).toContain('0 differences')
+  })
+
+  it('rebuild refuses a data directory another braid process holds, saying how to rebuild through it', async () => {
+    // A live process (this test's) holds the lock, as a running braid start would.
+    const lock = join(dataDir, 'braid.pid')
+    writeFileSync(lock, String(process.pid))
+    try {
+      const rebuild = await braid('rebuild', retailConfig, '--data-dir', dataDir)
+      expect(rebuild.code).toBe(1)
+      expect(rebuild.stderr).toContain('BRAID_DATA_DIR_LOCKED')
+      expect(rebuild.stderr).toContain('POST /-/single-views/{name}/rebuild')
+    } finally {
+      rmSync(lock, { force: true })
+    }
   })
 
   it('explain prints the view with the projection records it was built from', async () => {

@@ -6,10 +6,14 @@ import { createProgress } from '../progress.ts'
 import { optionalString, requiredPositional, type CommandArgs } from '../args.ts'
 import { openCommandEngines } from '../engines.ts'
 
-/** `braid rebuild <config> [--single-view NAME]`: full refresh of every view (or one), with progress. */
+/**
+ * `braid rebuild <config> [--single-view NAME]`: full refresh of every view (or one), with progress.
+ * On the embedded engines it takes the data directory's lock: a running `braid start` builds views
+ * without leases (it is their only builder), so a second builder must not run next to it.
+ */
 export async function rebuildCommand (args: CommandArgs): Promise<number> {
   const pipeline = await loadPipeline(requiredPositional(args, 0, '<config>'))
-  const engines = await openCommandEngines(args, pipeline)
+  const engines = await openCommandEngines(args, pipeline, { exclusive: true })
   const logger = createLogger({ level: optionalString(args, 'log-level') ?? 'warn' })
   try {
     const views = selectedViews(pipeline.singleViews.keys(), optionalString(args, 'single-view'))

@@ -113,7 +113,7 @@ export class QueueStatements {
     this.#retry.run(error, dueAt, view, id)
   }
 
-  /** Selects and leases due entries; the caller runs this in an immediate transaction. */
+  /** Selects and leases due entries; the caller runs this in an immediate transaction (a plain read when leaseMs is 0). */
   claim ({ limit, now, leaseMs, views, partitions }: ClaimOptions): QueueEntry[] {
     const params: Array<number | string> = [now, now]
     let shape = ''
@@ -126,8 +126,10 @@ export class QueueStatements {
       params.push(JSON.stringify(partitions))
     }
     const rows = (this.#due.get(shape) as Statement).all(...params, limit) as QueueRow[]
-    const until = now + leaseMs
-    for (const row of rows) this.#claim.run(until, row.view, row.id)
+    if (leaseMs > 0) {
+      const until = now + leaseMs
+      for (const row of rows) this.#claim.run(until, row.view, row.id)
+    }
     return rows.map(toEntry)
   }
 

@@ -322,7 +322,8 @@ class SqliteStore implements EmbeddedStore {
   async claimDue (options: ClaimOptions): Promise<QueueEntry[]> {
     return this.#run('claimDue', () => {
       if (options.limit <= 0) return []
-      return this.#claimTx.immediate(options)
+      // Without a lease nothing is written: no transaction.
+      return options.leaseMs === 0 ? this.#queue.claim(options) : this.#claimTx.immediate(options)
     })
   }
 
