@@ -1,9 +1,12 @@
 /**
  * The shapes of the braid API answers the console reads. Kept by hand (the console has its own
  * build); test/api/pipeline.test.ts checks at compile time that the server's `/-/pipeline`
- * description still fits `PipelineDescription`.
+ * description still fits `PipelineDescription`. The commands' shapes are the server's types,
+ * imported type-only (nothing of the server is bundled).
  * @module
  */
+import type { CommandError, CommandView, FailureKind, WaitStage, BreakerState as CircuitState } from '../../src/commands/types.ts'
+import type { CommandStatus } from '../../src/model/command.ts'
 
 export type Doc = Record<string, unknown>
 
@@ -218,49 +221,8 @@ export interface SvUpdate {
   after: Doc | null
 }
 
-export type CommandStatus = 'pending' | 'running' | 'succeeded' | 'failed'
-export type CircuitState = 'closed' | 'open' | 'half-open'
-export type FailureKind = 'unavailable' | 'retryable' | 'rejected'
-export type WaitStage = 'committed' | 'captured' | 'projected' | 'reached'
-
-/** The last failure of a command. */
-export interface CommandError {
-  code: string
-  message: string
-  kind: FailureKind
-  at: string
-}
-
-/**
- * A command as `GET /commands/{id}` (and the lists) answer it; test/console/commands.test.ts checks at
- * compile time that the server's `CommandView` still fits.
- */
-export interface CommandView {
-  id: string
-  name: string
-  target: string
-  status: CommandStatus
-  /** Attempts of the current run. */
-  attempts: number
-  payload: unknown
-  createdAt: string
-  updatedAt: string
-  startedAt: string | null
-  finishedAt: string | null
-  idempotencyKey?: string
-  /** Why a pending command is not running. */
-  waiting?: 'backoff' | 'circuit-open'
-  nextAttemptAt?: string
-  error?: CommandError
-  result?: unknown
-  alreadyApplied?: boolean
-  /** The target's circuit breaker now. */
-  circuit: CircuitState
-  waitFor?: { view: string, reachedView: boolean, stage: WaitStage, reachedAt?: string, timedOut?: boolean }
-  /** Times the failed command was sent again. */
-  retries?: number
-  statusUrl: string
-}
+// The write stream's answers are the server's own types.
+export type { CommandError, CommandView, FailureKind, WaitStage, CircuitState, CommandStatus }
 
 export interface CircuitSnapshot {
   state: CircuitState
