@@ -61,13 +61,7 @@ export class Outbox {
    * relayed earlier, then relays `entries`.
    */
   async commit (batch: WriteBatch, entries: NonNullable<WriteBatch['put']>): Promise<void> {
-    const settled = this.#relayed.splice(0)
-    try {
-      await this.#store.write(settled.length === 0 ? batch : { ...batch, delete: [...batch.delete ?? [], ...settled] })
-    } catch (err) {
-      this.#relayed.unshift(...settled)
-      throw err
-    }
+    await this.#writeWithRemovals(batch)
     await this.publish(entries)
   }
 
@@ -105,10 +99,14 @@ export class Outbox {
   }
 
   async #settle (): Promise<void> {
+    if (this.#relayed.length > 0) await this.#writeWithRemovals({})
+  }
+
+  /** Writes `batch` with the removal of the relayed entries; they stay to remove when the write fails. */
+  async #writeWithRemovals (batch: WriteBatch): Promise<void> {
     const settled = this.#relayed.splice(0)
-    if (settled.length === 0) return
     try {
-      await this.#store.write({ delete: settled })
+      await this.#store.write(settled.length === 0 ? batch : { ...batch, delete: [...batch.delete ?? [], ...settled] })
     } catch (err) {
       this.#relayed.unshift(...settled)
       throw err
