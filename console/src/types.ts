@@ -1,64 +1,17 @@
 /**
- * The shapes of the braid API answers the console reads. Kept by hand (the console has its own
- * build); test/api/pipeline.test.ts checks at compile time that the server's `/-/pipeline`
- * description still fits `PipelineDescription`. The commands' shapes are the server's types,
- * imported type-only (nothing of the server is bundled).
+ * The shapes of the braid API answers the console reads. The pipeline description, the control
+ * state and the commands' shapes are the server's own types, imported type-only (nothing of the
+ * server is bundled); the others are kept here by hand.
  * @module
  */
 import type { CommandError, CommandView, FailureKind, WaitStage, BreakerState as CircuitState } from '../../src/commands/types.ts'
 import type { CommandStatus } from '../../src/model/command.ts'
+import type { ControlState, PauseState, PoisonInfo } from '../../src/model/control.ts'
+import type { PipelineDescription, ProjectionDescription, RelationDescription, SingleViewDescription } from '../../src/model/pipeline-description.ts'
 
 export type Doc = Record<string, unknown>
 
-export interface PipelineDescription {
-  system: string
-  systems: Array<{ name: string, projections: string[] }>
-  topics: Array<{ name: string, projections: string[] }>
-  projections: ProjectionDescription[]
-  singleViews: SingleViewDescription[]
-  relations: RelationDescription[]
-}
-
-export interface ProjectionDescription {
-  name: string
-  collection: string
-  topic: string
-  system: string
-  format: string
-  key: string[]
-  fields: Array<{ source: string, target: string, cast: string }>
-  softDelete: boolean
-  prUpdateTopic?: string
-  endpointBasePath?: string
-}
-
-export interface SingleViewDescription {
-  name: string
-  collection: string
-  key: Record<string, string>
-  baseProjection: string
-  reads: string[]
-  svUpdateTopic: string
-  upsert: string
-  delete: string
-  validator: boolean
-  patches: string[]
-  blocks: Array<{
-    name: string
-    join?: string
-    dependencies: Array<{ name: string, kind: 'projection' | 'select' | 'config', projections: string[], via?: string[] }>
-    fields: Array<{ name: string, from: string }>
-  }>
-  endpointBasePath?: string
-}
-
-export interface RelationDescription {
-  name: string
-  from: string
-  to: string
-  oneToMany: boolean
-  condition: Record<string, unknown>
-}
+export type { PipelineDescription, ProjectionDescription, RelationDescription, SingleViewDescription }
 
 export interface ProjectionStatus {
   topic: string
@@ -95,29 +48,7 @@ export interface ServiceStatus {
   workers?: Array<{ id: string, host?: string, pid?: number, startedAt?: string, partitions?: number }>
 }
 
-/** Where a projection stopped on a poison message (`onPoison: stop`); resuming dead-letters it. */
-export interface PoisonInfo {
-  topic: string
-  partition: number
-  offset: number
-  code: string
-  reason: string
-  at: string
-}
-
-export interface PauseState {
-  paused: boolean
-  poison?: PoisonInfo
-  /** When the pause was requested. */
-  since?: string
-  /** Paused because these projections, reading the same topic, are. */
-  pausedWith?: string[]
-}
-
-export interface ControlState {
-  projections: Record<string, PauseState>
-  singleViews: Record<string, PauseState>
-}
+export type { ControlState, PauseState, PoisonInfo }
 
 /**
  * One difference found by verify: `key`, `kind` (`missing`, `unexpected`, `different`) and the

@@ -13,35 +13,13 @@
  */
 import { BraidError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
+import type { ControlState, PauseState, PoisonInfo } from '../model/control.ts'
 import type { PipelineDefinition } from '../model/single-view.ts'
 import type { Store } from '../storage/store.ts'
 
+export type { ControlState, PauseState, PoisonInfo }
+
 export const controlMetaKey = 'control'
-
-/** Where consumption stopped on a poison message (`onPoison: stop`), and why. */
-export interface PoisonInfo {
-  topic: string
-  partition: number
-  offset: number
-  code: string
-  reason: string
-  at: string
-}
-
-export interface PauseState {
-  paused: boolean
-  /** Set when the projection halted on a poison message; resuming dead-letters it. */
-  poison?: PoisonInfo
-  /** When the pause was requested (ISO-8601), for paused entries. */
-  since?: string
-  /** For a projection paused only because another projection of its topic is. */
-  pausedWith?: string[]
-}
-
-export interface ControlState {
-  projections: Record<string, PauseState>
-  singleViews: Record<string, PauseState>
-}
 
 export type ControlTarget = 'projection' | 'singleView'
 
