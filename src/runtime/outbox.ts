@@ -7,6 +7,10 @@
  * its own under load; a timer removes what no write took within `settleMs`, and `close` removes the
  * rest. Entries relayed but not yet removed are never relayed again by this process; after a crash
  * they are (at least once).
+ *
+ * A write that fails may still have committed (the connection to a store server broke after the
+ * server applied it), and an append that fails leaves its entries in the store. Either way the
+ * outbox relays from the store: with the next commit, or after `retryMs` if no write comes.
  * @module
  */
 import { randomBytes } from 'node:crypto'
@@ -21,6 +25,8 @@ import { SystemCollection } from './collections.ts'
 const pageSize = 1000
 /** How long relayed entries may wait for a write to carry their removal, ms. */
 const settleMs = 500
+/** How long entries that may wait in the store (after a failure) wait for a relay, ms. */
+const retryMs = 1_000
 
 export class Outbox {
   readonly #store: Store
@@ -36,6 +42,8 @@ export class Outbox {
   /** Entries appended to the log, still in the store: the next write removes them. */
   #relayed: Array<{ collection: string, id: string }> = []
   #settleTimer: NodeJS.Timeout | undefined
+  #retryTimer: NodeJS.Timeout | undefined
+  #closed = false
 
   constructor (store: Store, log: EventLog, logger: Logger) {
     this.#store = store
@@ -61,7 +69,13 @@ export class Outbox {
    * relayed earlier, then relays `entries`.
    */
   async commit (batch: WriteBatch, entries: NonNullable<WriteBatch['put']>): Promise<void> {
-    await this.#writeWithRemovals(batch)
+    try {
+      await this.#writeWithRemovals(batch)
+    } catch (err) {
+      // The write may have committed before the failure: its entries may be in the store.
+      if (entries.length > 0) this.#backlogged()
+      throw err
+    }
     await this.publish(entries)
   }
 
@@ -76,7 +90,7 @@ export class Outbox {
     try {
       await this.#append(entries.map(e => e.doc))
     } catch (err) {
-      this.#backlog = true
+      this.#backlogged()
       throw err
     }
     for (const e of entries) this.#relayed.push({ collection: e.collection, id: e.id })
@@ -93,9 +107,23 @@ export class Outbox {
 
   /** Removes the relayed entries still in the store (on stop). */
   async close (): Promise<void> {
+    this.#closed = true
     clearTimeout(this.#settleTimer)
+    clearTimeout(this.#retryTimer)
     this.#settleTimer = undefined
+    this.#retryTimer = undefined
     await this.#settle()
+  }
+
+  /** Entries may wait in the store: the next publish relays from it, and so does a timer if none comes. */
+  #backlogged (): void {
+    this.#backlog = true
+    if (this.#closed) return
+    this.#retryTimer ??= setTimeout(() => {
+      this.#retryTimer = undefined
+      if (!this.#backlog) return
+      this.flush().catch((err: unknown) => this.#logger.warn({ err }, 'relaying the outbox failed; retrying'))
+    }, retryMs).unref()
   }
 
   async #settle (): Promise<void> {
@@ -127,7 +155,7 @@ export class Outbox {
         } while (this.#again)
         this.#backlog = false
       } catch (err) {
-        this.#backlog = true
+        this.#backlogged()
         throw err
       } finally {
         this.#flushing = undefined

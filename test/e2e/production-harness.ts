@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
@@ -204,11 +204,23 @@ export class PrivateFerret {
     return bin
   }
 
+  /** The server's own log (both runs of a restart), for failure messages. */
+  get logFile (): string {
+    return join(this.dir, 'ferretdb.log')
+  }
+
+  /** The last lines of the server's log. */
+  logTail (lines = 30): string {
+    return existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n') : '(no log)'
+  }
+
   async start (): Promise<void> {
+    const log = openSync(this.logFile, 'a')
     this.#child = spawn(PrivateFerret.binary(), [
       '--handler=sqlite', `--sqlite-url=file:${join(this.dir, 'data')}/`, `--listen-addr=127.0.0.1:${this.port}`,
-      '--debug-addr=-', '--telemetry=disable', `--state-dir=${this.dir}`, '--log-level=warn'
-    ], { stdio: 'ignore' })
+      '--debug-addr=-', '--telemetry=disable', `--state-dir=${this.dir}`, '--log-level=info'
+    ], { stdio: ['ignore', log, log] })
+    closeSync(log)
     await waitFor(async () => {
       const client = new MongoClient(this.url, { serverSelectionTimeoutMS: 500 })
       try {

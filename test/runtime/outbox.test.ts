@@ -7,7 +7,8 @@ import type { Doc } from '../../src/model/document.ts'
 import { SystemCollection } from '../../src/runtime/collections.ts'
 import { openEngines } from '../../src/runtime/engines.ts'
 import { Outbox } from '../../src/runtime/outbox.ts'
-import { openPipeline, readTopic, retailConfig, tempDir, type Running } from './harness.ts'
+import type { Store } from '../../src/storage/store.ts'
+import { openPipeline, readTopic, retailConfig, tempDir, waitFor, type Running } from './harness.ts'
 
 const opened: Running[] = []
 afterEach(async () => {
@@ -110,6 +111,37 @@ describe('outbox publish', () => {
       await outbox.close()
       expect(await stored()).toEqual([])
       expect((await readTopic(engines.log, 't')).map(r => r.value)).toEqual(['first', 'second', 'third'])
+    } finally {
+      await engines.close()
+    }
+  })
+
+  it('relays the entries of a write that failed after it committed, even when no other write comes', async () => {
+    const engines = await openEngines({ dataDir: tempDir() })
+    try {
+      await engines.store.ensureCollections([{ name: SystemCollection.outbox, primaryKey: ['_id'], indexes: [] }])
+      // The store server applied the write, then the connection broke before it answered.
+      let lost = 1
+      const write: Store['write'] = async batch => {
+        await engines.store.write(batch)
+        if (lost-- > 0) throw new Error('connection closed')
+      }
+      const store = new Proxy(engines.store, {
+        get: (target, prop, receiver) => {
+          if (prop === 'write') return write
+          const value: unknown = Reflect.get(target, prop, receiver)
+          return typeof value === 'function' ? value.bind(target) : value
+        }
+      })
+      const outbox = new Outbox(store, engines.log, silentLogger())
+      await outbox.flush()
+      const first = outbox.entries([['t', [{ key: null, value: 'first' }]]])
+      await expect(outbox.commit({ put: first }, first)).rejects.toThrow('connection closed')
+      expect(await outbox.pending()).toBe(1)
+      await waitFor(async () => await outbox.pending() === 0, 'the outbox to relay on its own', 10_000)
+      expect((await readTopic(engines.log, 't')).map(r => r.value)).toEqual(['first'])
+      expect(await engines.store.count(SystemCollection.outbox, {})).toBe(0)
+      await outbox.close()
     } finally {
       await engines.close()
     }
