@@ -57,3 +57,29 @@ export function jsonTypeBit (jsonType: string | null): number {
     default: return 0
   }
 }
+
+/**
+ * The SQL value `json_extract` yields at `segments` of a stored document (dates already ISO strings):
+ * NULL for null, missing or a step through a non-object, 1/0 for booleans, the JSON text of objects
+ * and arrays. The triggers of schema.ts correct any value this gets wrong, so it only has to be fast.
+ */
+export function sqlValueAt (doc: Doc, segments: readonly string[]): string | number | bigint | null {
+  let cur: unknown = doc
+  for (const seg of segments) {
+    if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return null
+    cur = (cur as Doc)[seg]
+  }
+  switch (typeof cur) {
+    case 'string': return cur
+    case 'number':
+      if (!Number.isFinite(cur)) return null
+      // JSON holds the shortest decimal of a large integer; SQLite reads it back as that integer.
+      return Number.isSafeInteger(cur) || !Number.isInteger(cur) || Math.abs(cur) >= 2 ** 63 ? cur : BigInt(JSON.stringify(cur))
+    case 'boolean': return cur ? 1 : 0
+    case 'object':
+      if (cur === null) return null
+      if (cur instanceof Date) return Number.isNaN(cur.getTime()) ? null : cur.toISOString()
+      return JSON.stringify(cur)
+    default: return null
+  }
+}

@@ -1,6 +1,7 @@
 /**
  * Query push-down of the embedded store: which parts of a Mongo-style filter and sort SQLite can
- * evaluate on `json_extract` expressions (and so on the collection's expression indexes).
+ * evaluate on the columns of indexed paths (which hold `json_extract` of the document, see schema.ts),
+ * and so on the collection's indexes.
  *
  * The SQL condition is always a SUPERSET of the documents the filter matches; mingo then applies
  * the full filter to the candidates, unless every part of the filter was translated EXACTLY, in which
@@ -14,7 +15,7 @@
  * @module
  */
 import type { Filter, Sort } from '../../model/document.ts'
-import { fieldExpr, isExpressiblePath } from './sql.ts'
+import { fieldColumn, fieldExpr, isExpressiblePath } from './sql.ts'
 
 /** JSON types seen at a path (bit set). Null and missing are not tracked: SQL and Mongo agree on them. */
 export const PathType = {
@@ -94,19 +95,25 @@ const rangeOps: Record<string, string> = { $gt: '>', $gte: '>=', $lt: '<', $lte:
 
 /**
  * Translates the top-level conjunction of a (normalised) filter. `pathTypes` gives the tracked types
- * of the collection's indexed paths; fields not in it stay in memory.
+ * of the collection's indexed paths; fields not in it stay in memory. `columns` are the indexed
+ * paths held in columns.
  */
-export function planFilter (filter: Filter, pathTypes: ReadonlyMap<string, number>): FilterPlan {
+export function planFilter (filter: Filter, pathTypes: ReadonlyMap<string, number>, columns: ReadonlySet<string>): FilterPlan {
   const plan: FilterPlan = { where: [], params: [], exact: true }
-  addConjunction(filter, pathTypes, plan)
+  addConjunction(filter, pathTypes, columns, plan)
   return plan
 }
 
-function addConjunction (filter: Filter, pathTypes: ReadonlyMap<string, number>, plan: FilterPlan): void {
+/** The SQL reading an indexed path: its column, or (collection not yet upgraded) the expression of its old index. */
+function pathSql (path: string, columns: ReadonlySet<string>): string {
+  return columns.has(path) ? fieldColumn(path) : fieldExpr(path)
+}
+
+function addConjunction (filter: Filter, pathTypes: ReadonlyMap<string, number>, columns: ReadonlySet<string>, plan: FilterPlan): void {
   for (const [field, cond] of Object.entries(filter)) {
     if (field === '$and' && Array.isArray(cond)) {
       for (const sub of cond) {
-        if (sub !== null && typeof sub === 'object' && !Array.isArray(sub)) addConjunction(sub as Filter, pathTypes, plan)
+        if (sub !== null && typeof sub === 'object' && !Array.isArray(sub)) addConjunction(sub as Filter, pathTypes, columns, plan)
         else plan.exact = false
       }
       continue
@@ -120,7 +127,7 @@ function addConjunction (filter: Filter, pathTypes: ReadonlyMap<string, number>,
       plan.exact = false
       continue
     }
-    addFieldCondition(fieldExpr(field), cond, types, plan)
+    addFieldCondition(pathSql(field, columns), cond, types, plan)
   }
 }
 
@@ -203,7 +210,7 @@ function addIn (expr: string, values: unknown[], types: number, plan: FilterPlan
  * (plus null/missing): SQLite then orders exactly as Mongo does (NULL first ascending, last descending,
  * strings by code point). Ties break on id, as the in-memory sort does (it is stable over id order).
  */
-export function planSort (sort: Sort | undefined, pathTypes: ReadonlyMap<string, number>): SortPlan {
+export function planSort (sort: Sort | undefined, pathTypes: ReadonlyMap<string, number>, columns: ReadonlySet<string>): SortPlan {
   const entries = Object.entries(sort ?? {})
   if (entries.length === 0) return { kind: 'sql', orderBy: 'id' }
   const terms: string[] = []
@@ -213,7 +220,7 @@ export function planSort (sort: Sort | undefined, pathTypes: ReadonlyMap<string,
     if ((types & (PathType.array | PathType.object)) !== 0) return { kind: 'memory' }
     const scalar = types & (PathType.number | PathType.string | PathType.boolean)
     if ((scalar & (scalar - 1)) !== 0) return { kind: 'memory' }
-    terms.push(`${fieldExpr(field)}${dir === -1 ? ' DESC' : ''}`)
+    terms.push(`${pathSql(field, columns)}${dir === -1 ? ' DESC' : ''}`)
   }
   terms.push('id')
   return { kind: 'sql', orderBy: terms.join(', ') }

@@ -2,13 +2,22 @@
  * Tables of the embedded store and the per-collection state built from them.
  *
  * Layout (one SQLite file):
- * - `col_<collection>` (id TEXT PRIMARY KEY, doc TEXT NOT NULL): one row per document; `doc` is the
- *   document as JSON text. Dates are stored as ISO-8601 strings (what JSON.stringify writes) and come
- *   back as strings; filters holding Dates are compared against the same ISO form.
- * - expression indexes `ix_<collection>__<field>[__<field>…][__u]` on `json_extract(doc,'$."field"')`,
- *   one per IndexSpec and one on `_id` (the primary key is the id column itself).
+ * - `col_<collection>` (id TEXT PRIMARY KEY, doc TEXT NOT NULL, "f:<path>"…): one row per document;
+ *   `doc` is the document as JSON text. Dates are stored as ISO-8601 strings (what JSON.stringify
+ *   writes) and come back as strings; filters holding Dates are compared against the same ISO form.
+ * - one column `"f:<path>"` per indexed path, holding `json_extract(doc,'$."path"')`, and indexes
+ *   `cx_<collection>__<field>[__<field>…][__u]` on those columns: one per IndexSpec and one on `_id`
+ *   (the primary key is the id column itself).
+ * - triggers `tr_<collection>__insert` and `tr_<collection>__update` keep the columns equal to the
+ *   document. Puts bind the column values computed in JavaScript, so the triggers' conditions are
+ *   false and write nothing; an update of `doc` that leaves every indexed value as it was touches
+ *   no index. (An expression index is rewritten on every update of `doc`: ≈ 20 µs per index per
+ *   row, measured in docs/design/20261121_embedded-store-and-log.md.)
  * - `sys_paths` (collection, path, types): JSON types each indexed path has held (see query.ts).
  * - `sys_queue` (see queue.ts) and `sys_meta` (key, value JSON).
+ *
+ * Stores written before the columns existed have expression indexes `ix_…`; ensuring a collection
+ * adds and fills its columns and drops those indexes.
  * @module
  */
 import type { Database, Statement } from 'better-sqlite3'
@@ -16,7 +25,7 @@ import { BraidError } from '../../errors.ts'
 import type { CollectionSpec, IndexSpec } from '../store.ts'
 import { jsonTypeBit, trackedPath, type TrackedPath } from './paths.ts'
 import { PathType } from './query.ts'
-import { collectionTable, fieldExpr, isExpressiblePath, quoteIdent, quoteLiteral } from './sql.ts'
+import { collectionTable, collectionTableName, fieldColumn, fieldExpr, isExpressiblePath, quoteIdent, quoteLiteral } from './sql.ts'
 
 export const systemSchema = `
 CREATE TABLE IF NOT EXISTS sys_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -37,22 +46,52 @@ export interface CollectionState {
   tracked: TrackedPath[]
   /** path → PathType bits (mirrors sys_paths). */
   pathTypes: Map<string, number>
+  /** Indexed paths held in columns, in table order: `upsert` binds their values after id and doc. */
+  columns: TrackedPath[]
+  /** The paths of `columns` (what queries can read from a column). */
+  columnPaths: ReadonlySet<string>
   upsert: Statement
   remove: Statement
   clear: Statement
 }
 
-export function openCollection (db: Database, name: string, pathTypes: Map<string, number>): CollectionState {
+export function openCollection (db: Database, name: string, pathTypes: Map<string, number>, columns: readonly string[]): CollectionState {
   const table = collectionTable(name)
+  const names = ['id', 'doc', ...columns.map(fieldColumn)]
   return {
     name,
     table,
     tracked: [...pathTypes.keys()].map(trackedPath),
     pathTypes,
-    // Rewriting an identical document (a replay) leaves the row and its indexes untouched.
-    upsert: db.prepare(`INSERT INTO ${table} (id, doc) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc WHERE doc <> excluded.doc`),
+    columns: columns.map(trackedPath),
+    columnPaths: new Set(columns),
+    // Rewriting an identical document (a replay) leaves the row and its indexes untouched. An update
+    // sets only doc: the update trigger rewrites the columns (and their indexes) that changed.
+    upsert: db.prepare(`INSERT INTO ${table} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')}) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc WHERE doc <> excluded.doc`),
     remove: db.prepare(`DELETE FROM ${table} WHERE id = ?`),
     clear: db.prepare(`DELETE FROM ${table}`)
+  }
+}
+
+/** The indexed paths that have a column in a collection's table, in table order. */
+function tableColumns (db: Database, collection: string): string[] {
+  const names = db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all(collectionTableName(collection)) as string[]
+  return names.filter(n => n.startsWith('f:')).map(n => n.slice('f:'.length))
+}
+
+/**
+ * (Re)creates the triggers that keep the columns equal to `json_extract` of the document, whoever
+ * writes the row. Their condition compares every column; the body rewrites them all, which only
+ * happens when an indexed value changed or a writer did not bind it.
+ */
+function writeTriggers (db: Database, collection: string, columns: readonly string[]): void {
+  const table = collectionTable(collection)
+  const stale = columns.map(p => `${fieldExpr(p, 'new.doc')} IS NOT new.${fieldColumn(p)}`).join(' OR ')
+  const set = columns.map(p => `${fieldColumn(p)} = ${fieldExpr(p, 'new.doc')}`).join(', ')
+  for (const [suffix, event] of [['insert', 'INSERT'], ['update', 'UPDATE OF doc']] as const) {
+    const trigger = quoteIdent(`tr_${collection}__${suffix}`)
+    db.exec(`DROP TRIGGER IF EXISTS ${trigger}`)
+    db.exec(`CREATE TRIGGER ${trigger} AFTER ${event} ON ${table} WHEN ${stale} BEGIN UPDATE ${table} SET ${set} WHERE rowid = new.rowid; END`)
   }
 }
 
@@ -73,9 +112,10 @@ export function loadCollections (db: Database, previous?: ReadonlyMap<string, Co
   for (const t of tables) {
     const name = t.slice('col_'.length)
     const pathTypes = byCollection.get(name) ?? new Map<string, number>()
+    const columns = tableColumns(db, name)
     const known = previous?.get(name)
-    if (known === undefined) {
-      out.set(name, openCollection(db, name, pathTypes))
+    if (known === undefined || known.columns.map(c => c.path).join('\0') !== columns.join('\0')) {
+      out.set(name, openCollection(db, name, pathTypes, columns))
     } else {
       known.pathTypes = pathTypes
       known.tracked = [...pathTypes.keys()].map(trackedPath)
@@ -105,7 +145,7 @@ function validateSpec (spec: CollectionSpec): IndexSpec[] {
 }
 
 function indexName (collection: string, ix: IndexSpec): string {
-  return quoteIdent(`ix_${collection}__${ix.fields.join('__')}${ix.unique === true ? '__u' : ''}`)
+  return quoteIdent(`cx_${collection}__${ix.fields.join('__')}${ix.unique === true ? '__u' : ''}`)
 }
 
 /** JSON types already held at `path` by the rows of `table` (used when an index is added to a filled collection). */
@@ -124,29 +164,41 @@ function scanPathTypes (db: Database, table: string, path: string): number {
 }
 
 /**
- * Creates the table and indexes of each spec when missing, and starts tracking the types of
- * every indexed path. Runs inside the caller's transaction; returns the new states.
+ * Creates the table, columns, triggers and indexes of each spec when missing, and starts tracking the
+ * types of every indexed path. A table written before the columns existed gets them filled from its
+ * documents, and its expression indexes are dropped. Runs inside the caller's transaction; returns
+ * the new states.
  */
 export function createCollections (db: Database, specs: readonly CollectionSpec[], existing: ReadonlyMap<string, CollectionState>): CollectionState[] {
   const insertPath = db.prepare('INSERT OR IGNORE INTO sys_paths (collection, path, types) VALUES (?, ?, ?)')
   const readPaths = db.prepare('SELECT path, types FROM sys_paths WHERE collection = ?')
+  const legacyIndexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND name LIKE 'ix\\_%' ESCAPE '\\'").pluck()
   const out: CollectionState[] = []
   for (const spec of specs) {
     const indexes = validateSpec(spec)
     const table = collectionTable(spec.name)
     db.exec(`CREATE TABLE IF NOT EXISTS ${table} (id TEXT PRIMARY KEY, doc TEXT NOT NULL)`)
     const hasRows = db.prepare(`SELECT 1 FROM ${table} LIMIT 1`).get() !== undefined
+    const columns = tableColumns(db, spec.name)
+    const added = [...new Set(indexes.flatMap(ix => ix.fields))].filter(f => !columns.includes(f))
+    for (const f of added) {
+      db.exec(`ALTER TABLE ${table} ADD COLUMN ${fieldColumn(f)}`)
+      if (hasRows) db.exec(`UPDATE ${table} SET ${fieldColumn(f)} = ${fieldExpr(f)}`)
+      columns.push(f)
+    }
+    if (added.length > 0) writeTriggers(db, spec.name, columns)
     for (const ix of indexes) {
       const unique = ix.unique === true ? 'UNIQUE ' : ''
-      db.exec(`CREATE ${unique}INDEX IF NOT EXISTS ${indexName(spec.name, ix)} ON ${table} (${ix.fields.map(fieldExpr).join(', ')})`)
+      db.exec(`CREATE ${unique}INDEX IF NOT EXISTS ${indexName(spec.name, ix)} ON ${table} (${ix.fields.map(fieldColumn).join(', ')})`)
       for (const f of ix.fields) {
         if (existing.get(spec.name)?.pathTypes.has(f) === true) continue
         insertPath.run(spec.name, f, hasRows ? scanPathTypes(db, table, f) : 0)
       }
     }
+    for (const legacy of legacyIndexes.all(collectionTableName(spec.name)) as string[]) db.exec(`DROP INDEX ${quoteIdent(legacy)}`)
     const rows = readPaths.all(spec.name) as Array<{ path: string, types: number }>
     const pathTypes = new Map(rows.map(r => [r.path, r.types]))
-    out.push(openCollection(db, spec.name, pathTypes))
+    out.push(openCollection(db, spec.name, pathTypes, columns))
   }
   return out
 }

@@ -33,12 +33,21 @@ export function isExpressiblePath (path: string): boolean {
 
 /**
  * The expression reading a dotted field of the stored JSON document: `json_extract(doc,'$."a"."b"')`.
- * Indexes and queries use this one function so that SQLite recognises the indexed expression.
+ * The column triggers (schema.ts) use it on `new.doc`; queries on paths without a column (a store
+ * whose collection was not ensured since its upgrade) use it to match the old expression indexes.
  * Callers check isExpressiblePath first.
  */
-export function fieldExpr (path: string): string {
+export function fieldExpr (path: string, doc = 'doc'): string {
   const jsonPath = '$' + path.split('.').map(seg => `."${seg}"`).join('')
-  return `json_extract(doc,${quoteLiteral(jsonPath)})`
+  return `json_extract(${doc},${quoteLiteral(jsonPath)})`
+}
+
+/**
+ * The column holding an indexed path's value (`"f:a.b"`), kept equal to `fieldExpr(path)` by the
+ * collection's triggers (schema.ts). Queries on indexed paths use it, and so its index.
+ */
+export function fieldColumn (path: string): string {
+  return quoteIdent(`f:${path}`)
 }
 
 /** Prepared statements by SQL text, least recently used evicted beyond `max`. */

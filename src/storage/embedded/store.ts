@@ -16,7 +16,7 @@ import { BraidError } from '../../errors.ts'
 import { withIsoDates, type Doc, type Filter } from '../../model/document.ts'
 import type { ClaimOptions, CollectionSpec, FindOptions, QueueEntry, Store, WriteBatch } from '../store.ts'
 import { embeddedStoreDefaults, resolveEmbeddedStoreOptions, type EmbeddedStoreOptions } from './options.ts'
-import { pathTypeOf } from './paths.ts'
+import { pathTypeOf, sqlValueAt } from './paths.ts'
 import { normaliseFilter, planFilter, planSort, type FilterPlan, type SqlParam } from './query.ts'
 import { QueueStatements, queueSchema, upgradeQueue } from './queue.ts'
 import { createCollections, loadCollections, systemSchema, type CollectionState } from './schema.ts'
@@ -150,7 +150,7 @@ class SqliteStore implements EmbeddedStore {
 
   #compile (state: CollectionState, filter: Filter): CompiledFilter {
     const normalised = normaliseFilter(filter)
-    const plan = planFilter(normalised, state.pathTypes)
+    const plan = planFilter(normalised, state.pathTypes, state.columnPaths)
     let query: Query | undefined
     if (!plan.exact) {
       try {
@@ -169,7 +169,7 @@ class SqliteStore implements EmbeddedStore {
 
   /** The SQL find runs, its parameters, and whether skip/limit are applied in SQL. */
   #findSql (state: CollectionState, compiled: CompiledFilter, options: FindOptions): { sql: string, params: SqlParam[], sortInMemory: boolean, pagedInSql: boolean } {
-    const sortPlan = planSort(options.sort, state.pathTypes)
+    const sortPlan = planSort(options.sort, state.pathTypes, state.columnPaths)
     const orderBy = sortPlan.kind === 'sql' ? sortPlan.orderBy : 'id'
     const base = `SELECT doc FROM ${state.table}${this.#where(compiled.plan)} ORDER BY ${orderBy}`
     const pagedInSql = compiled.query === undefined && sortPlan.kind === 'sql' && (options.limit !== undefined || options.skip !== undefined)
@@ -301,7 +301,14 @@ class SqliteStore implements EmbeddedStore {
     let last: CollectionState | undefined
     for (const op of batch.put ?? []) {
       const state = last?.name === op.collection ? last : (last = this.#collection(op.collection, 'put'))
-      state.upsert.run(op.id, JSON.stringify(withIsoDates(op.doc)))
+      const doc = withIsoDates(op.doc)
+      if (state.columns.length === 0) {
+        state.upsert.run(op.id, JSON.stringify(doc))
+      } else {
+        const params: Array<string | number | bigint | null> = [op.id, JSON.stringify(doc)]
+        for (const c of state.columns) params.push(sqlValueAt(doc, c.segments))
+        state.upsert.run(params)
+      }
       for (const p of state.tracked) {
         const bit = pathTypeOf(op.doc, p.segments)
         const types = state.pathTypes.get(p.path) ?? 0
