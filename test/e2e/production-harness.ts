@@ -209,6 +209,20 @@ export class PrivateFerret {
     return join(this.dir, 'ferretdb.log')
   }
 
+  /** Whether a new client reaches the server now (tells a stuck client from a stuck server). */
+  async probe (): Promise<string> {
+    const client = new MongoClient(this.url, { serverSelectionTimeoutMS: 2_000 })
+    const started = performance.now()
+    try {
+      await client.db('admin').command({ ping: 1 })
+      return `a new client pings in ${Math.round(performance.now() - started)} ms`
+    } catch (err) {
+      return `a new client fails: ${(err as Error).message}`
+    } finally {
+      await client.close()
+    }
+  }
+
   /** The last lines of the server's log. */
   logTail (lines = 30): string {
     return existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n') : '(no log)'

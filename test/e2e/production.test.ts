@@ -27,10 +27,10 @@ async function ingestAll (service: Service, batches: ChangeBatch[], topicOf: (t:
 }
 
 /** Waits for readiness after an outage; on timeout the error carries the readiness details. */
-async function readyAgain (service: Service, after: string, serverLog?: () => string): Promise<void> {
-  await waitFor(() => service.isReady(), `ready again after ${after}`, 150_000).catch((err: unknown) => {
-    const log = serverLog === undefined ? '' : `\nserver log:\n${serverLog()}`
-    throw new Error(`${(err as Error).message}; readiness: ${JSON.stringify(service.readiness().details)}${log}`)
+async function readyAgain (service: Service, after: string, diagnose?: () => Promise<string>): Promise<void> {
+  await waitFor(() => service.isReady(), `ready again after ${after}`, 150_000).catch(async (err: unknown) => {
+    const more = diagnose === undefined ? '' : `\n${await diagnose()}`
+    throw new Error(`${(err as Error).message}; readiness: ${JSON.stringify(service.readiness().details)}${more}`)
   })
 }
 
@@ -141,7 +141,7 @@ describe('outages', () => {
       await waitFor(() => !service.isReady(), 'not ready while the store is down', 30_000)
       expect(service.readiness().details).toMatchObject({ store: { ok: false } })
       await ferret.start()
-      await readyAgain(service, 'the store restart', () => ferret.logTail())
+      await readyAgain(service, 'the store restart', async () => `${await ferret.probe()}; server log:\n${ferret.logTail()}`)
       await ingestAll(service, batches.slice(2 * third), t => own.prefix + t)
       await service.idle(120_000)
 
