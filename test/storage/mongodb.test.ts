@@ -182,6 +182,25 @@ describe('mongodb store', () => {
     await expect(store.claimDue({ limit: 1, now: Date.now(), leaseMs: 1 })).rejects.toMatchObject({ code: 'BRAID_STORE_UNAVAILABLE' })
   })
 
+  it('should keep working across a replacement of its driver client, and log it without the password', async () => {
+    const lines: string[] = []
+    const logger = createLogger({ destination: new Writable({ write (chunk, _enc, done) { lines.push(String(chunk)); done() } }) })
+    const store = await openStore({ logger })
+    await store.ensureCollections([orders])
+    await store.write({ put: [{ collection: 'orders', id: '1', doc: { orderId: 1, customerId: 'c1', code: 'a' } }] })
+    // Operations running while the client is replaced finish, or fail with a retryable error.
+    const during = Array.from({ length: 20 }, async () => await store.getMany('orders', ['1']).then(() => 'ok', (err: unknown) => err))
+    await store.reconnect('test')
+    for (const outcome of await Promise.all(during)) {
+      if (outcome !== 'ok') expect(outcome).toMatchObject({ code: 'BRAID_STORE_UNAVAILABLE' })
+    }
+    await store.write({ put: [{ collection: 'orders', id: '2', doc: { orderId: 2, customerId: 'c1', code: 'b' } }] })
+    expect((await store.find('orders', { customerId: 'c1' }, { sort: { orderId: 1 } })).map(d => d['orderId'])).toEqual([1, 2])
+    const replaced = lines.map(l => JSON.parse(l) as Record<string, unknown>).filter(l => /replac/.test(String(l['msg'])))
+    expect(replaced.map(l => l['msg'])).toEqual(['MongoDB driver stopped checking the server; replacing the client', 'MongoDB client replaced'])
+    expect(replaced[0]).toMatchObject({ reason: 'test', hosts: expect.any(String) })
+  })
+
   it('should fail with a retryable BRAID_STORE_UNAVAILABLE naming the host, without the password, when no server answers', async () => {
     const lines: string[] = []
     const logger = createLogger({ destination: new Writable({ write (chunk, _enc, done) { lines.push(String(chunk)); done() } }) })

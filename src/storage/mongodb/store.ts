@@ -20,6 +20,7 @@ import type { Doc, Filter } from '../../model/document.ts'
 import type { ClaimOptions, CollectionSpec, FindOptions, IndexSpec, QueueEntry, Store, WriteBatch } from '../store.ts'
 import { fromStored, indexKey, toMongoFilter, toMongoProjection, toMongoSort, toStored, type StoredDoc } from './documents.ts'
 import { mongoError, type FailureContext } from './errors.ts'
+import { HeartbeatWatchdog } from './watchdog.ts'
 import { mongoStoreDefaults, redactUrl, resolveMongoStoreOptions, urlHosts, urlSecrets, type MongoStoreOptions, type ResolvedMongoStoreOptions, type WriteStrategy } from './options.ts'
 import {
   claimOrder,
@@ -57,7 +58,16 @@ export interface MongoStore extends Store {
   readonly server: MongoServerInfo
   /** How puts and enqueues are written (the option, or the server's default). */
   readonly writeStrategy: WriteStrategy
+  /**
+   * Replaces the driver's client with a new, connected one; operations running on the old client
+   * fail and their callers retry them. The store does this by itself when the driver stops checking
+   * its server (watchdog.ts).
+   */
+  reconnect (reason: string): Promise<void>
 }
+
+/** How often the store looks for a stuck driver heartbeat, ms. */
+const watchdogIntervalMs = 5_000
 
 /**
  * FerretDB 1.24 (SQLite backend) hangs on an `update` command that modifies 100 or more existing
@@ -81,12 +91,7 @@ export async function createMongoStore (options: MongoStoreOptions): Promise<Mon
   const context: FailureContext = { action: 'connect', hosts: urlHosts(resolved.url), secrets: urlSecrets(resolved.url) }
   let client: MongoClient
   try {
-    client = new MongoClient(resolved.url, {
-      serverSelectionTimeoutMS: resolved.serverSelectionTimeoutMs,
-      connectTimeoutMS: resolved.connectTimeoutMs,
-      maxPoolSize: resolved.maxPoolSize,
-      appName: 'braid'
-    })
+    client = newClient(resolved)
   } catch (err) {
     throw new BraidError('BRAID_CONFIG_INVALID', `Invalid MongoDB connection string ${redactUrl(resolved.url)}: ${mongoError(err, context).message.replace(/^connect: /, '')}`, {
       cause: err,
@@ -102,8 +107,19 @@ export async function createMongoStore (options: MongoStoreOptions): Promise<Mon
     const wrapped = mongoError(err, { ...context, action: `Cannot open the MongoDB store (database ${resolved.database})` })
     throw new BraidError(wrapped.code, wrapped.message, { retryable: wrapped.retryable, cause: err, details: { ...wrapped.details, url: redactUrl(resolved.url), database: resolved.database } })
   }
+  store.startWatchdog()
   resolved.logger?.info({ store: 'mongodb', hosts: context.hosts, database: resolved.database }, 'MongoDB store open')
   return store
+}
+
+/** A driver client with the store's options, not connected yet. */
+function newClient (resolved: ResolvedMongoStoreOptions): MongoClient {
+  return new MongoClient(resolved.url, {
+    serverSelectionTimeoutMS: resolved.serverSelectionTimeoutMs,
+    connectTimeoutMS: resolved.connectTimeoutMs,
+    maxPoolSize: resolved.maxPoolSize,
+    appName: 'braid'
+  })
 }
 
 /**
@@ -188,14 +204,17 @@ class MongoDbStore implements MongoStore {
   readonly url: string
   server: MongoServerInfo = { kind: 'mongodb', version: 'unknown' }
   writeStrategy: WriteStrategy = 'upsert'
-  readonly #client: MongoClient
-  readonly #db: Db
+  #client!: MongoClient
+  #db!: Db
   readonly #options: ResolvedMongoStoreOptions
   readonly #logger: Logger | undefined
   readonly #hosts: string
   readonly #secrets: string[]
-  readonly #queue: Collection<QueueDoc>
-  readonly #meta: Collection<MetaDoc>
+  #queue!: Collection<QueueDoc>
+  #meta!: Collection<MetaDoc>
+  readonly #watchdog: HeartbeatWatchdog
+  #watchTimer: NodeJS.Timeout | undefined
+  #reconnecting: Promise<void> | undefined
   /** Collections known to exist (ensured by this store or listed on the server). */
   #collections = new Set<string>()
   /** Operations per write command (`writeChunk`). */
@@ -207,7 +226,6 @@ class MongoDbStore implements MongoStore {
   #closed = false
 
   constructor (client: MongoClient, options: ResolvedMongoStoreOptions) {
-    this.#client = client
     this.#options = options
     this.#logger = options.logger
     this.database = options.database
@@ -216,9 +234,50 @@ class MongoDbStore implements MongoStore {
     this.#secrets = urlSecrets(options.url)
     this.#writeChunk = options.writeChunk
     this.#updateChunk = options.writeChunk
-    this.#db = client.db(options.database)
+    this.#watchdog = new HeartbeatWatchdog(options.connectTimeoutMs)
+    this.#use(client)
+  }
+
+  /** Makes `client` the one every operation uses. */
+  #use (client: MongoClient): void {
+    this.#client = client
+    this.#db = client.db(this.database)
     this.#queue = this.#db.collection<QueueDoc>(queueCollection)
     this.#meta = this.#db.collection<MetaDoc>(metaCollection)
+    this.#watchdog.watch(client)
+  }
+
+  /** Checks every few seconds that the driver still checks its server, and replaces the client when not. */
+  startWatchdog (): void {
+    this.#watchTimer ??= setInterval(() => {
+      const stuck = this.#watchdog.stuck()
+      if (stuck === undefined || this.#reconnecting !== undefined) return
+      const reason = `the driver's check of ${stuck.address} has not ended for ${Math.round(stuck.pendingMs / 1000)} s`
+      this.#reconnecting = this.reconnect(reason)
+        .catch((err: unknown) => this.#logger?.warn({ store: 'mongodb', hosts: this.#hosts, err }, 'MongoDB client not replaced; trying again'))
+        .finally(() => { this.#reconnecting = undefined })
+    }, watchdogIntervalMs).unref()
+  }
+
+  async reconnect (reason: string): Promise<void> {
+    if (this.#closed) return
+    this.#logger?.warn({ store: 'mongodb', hosts: this.#hosts, reason }, 'MongoDB driver stopped checking the server; replacing the client')
+    const next = newClient(this.#options)
+    try {
+      await next.connect()
+    } catch (err) {
+      await next.close().catch(() => {})
+      throw mongoError(err, this.#context('reconnect'))
+    }
+    if (this.#closed) {
+      await next.close()
+      return
+    }
+    const previous = this.#client
+    this.#use(next)
+    // Not awaited: a stuck client may never finish closing.
+    previous.close().catch(() => {})
+    this.#logger?.info({ store: 'mongodb', hosts: this.#hosts }, 'MongoDB client replaced')
   }
 
   /** Identifies the server, creates the system collections and the queue indexes, and lists the existing collections. */
@@ -598,6 +657,8 @@ class MongoDbStore implements MongoStore {
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    clearInterval(this.#watchTimer)
+    await this.#reconnecting
     try {
       await this.#client.close()
     } catch (err) {
