@@ -192,7 +192,7 @@ describe('mongodb store', () => {
     const during = Array.from({ length: 20 }, async () => await store.getMany('orders', ['1']).then(() => 'ok', (err: unknown) => err))
     await store.reconnect('test')
     for (const outcome of await Promise.all(during)) {
-      if (outcome !== 'ok') expect(outcome).toMatchObject({ code: 'BRAID_STORE_UNAVAILABLE' })
+      if (outcome !== 'ok') expect(outcome).toMatchObject({ code: 'BRAID_STORE_UNAVAILABLE', retryable: true })
     }
     await store.write({ put: [{ collection: 'orders', id: '2', doc: { orderId: 2, customerId: 'c1', code: 'b' } }] })
     expect((await store.find('orders', { customerId: 'c1' }, { sort: { orderId: 1 } })).map(d => d['orderId'])).toEqual([1, 2])

@@ -323,10 +323,16 @@ class MongoDbStore implements MongoStore {
   /** Runs `fn`, mapping driver failures to BraidErrors naming `action`. */
   async #run<T> (action: string, fn: () => Promise<T>, query = false): Promise<T> {
     if (this.#closed) throw new BraidError('BRAID_STORE_UNAVAILABLE', `${action}: the MongoDB store is closed`, { retryable: false })
+    const client = this.#client
     try {
       return await fn()
     } catch (err) {
-      throw mongoError(err, this.#context(action, query))
+      const wrapped = mongoError(err, this.#context(action, query))
+      // The client was replaced under this operation (reconnect): worth retrying on the new one.
+      if (client !== this.#client && !this.#closed && !wrapped.retryable) {
+        throw new BraidError('BRAID_STORE_UNAVAILABLE', `${wrapped.message} (the MongoDB client was replaced meanwhile)`, { retryable: true, cause: err, details: wrapped.details })
+      }
+      throw wrapped
     }
   }
 
