@@ -1,6 +1,8 @@
 /**
  * Summarises a V8 .cpuprofile (`node --cpu-prof`): the functions with the most self time, as
- * `file:line function`, and self time per file.
+ * `file:line function`, self time per file, and native self time (SQLite statements, JSON,
+ * the garbage collector…) by the nearest braid function that called it, so that "run 32%" says
+ * which store or log operation it was.
  *
  *   node dist-bench/bench/profile-summary.js PROFILE.cpuprofile [TOP]
  * @module
@@ -13,6 +15,7 @@ interface ProfileNode {
   id: number
   callFrame: { functionName: string, url: string, lineNumber: number }
   hitCount?: number
+  children?: number[]
 }
 
 interface Profile {
@@ -29,6 +32,8 @@ if (file === undefined) {
 const top = Number(topArg ?? 25)
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile
 const byId = new Map(profile.nodes.map(n => [n.id, n]))
+const parentOf = new Map<number, number>()
+for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id)
 const self = new Map<number, number>()
 profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)))
 const total = [...self.values()].reduce((a, b) => a + b, 0)
@@ -43,17 +48,35 @@ const where = (url: string): string => {
   }
 }
 
+const label = (node: ProfileNode): string => {
+  const { functionName, url, lineNumber } = node.callFrame
+  return `${where(url)}${url === '' ? '' : `:${lineNumber + 1}`} ${functionName === '' ? '(anonymous)' : functionName}`
+}
+
+/** The nearest caller of a node that is braid's own code (src/), if any. */
+const braidCaller = (id: number): ProfileNode | undefined => {
+  for (let cur = parentOf.get(id); cur !== undefined; cur = parentOf.get(cur)) {
+    const node = byId.get(cur)
+    if (node !== undefined && /\/src\//.test(node.callFrame.url)) return node
+  }
+  return undefined
+}
+
 const fns = new Map<string, number>()
 const files = new Map<string, number>()
+const natives = new Map<string, number>()
 for (const [id, us] of self) {
   const node = byId.get(id)
   if (node === undefined) continue
-  const { functionName, url, lineNumber } = node.callFrame
-  const f = where(url)
-  const name = `${f}${url === '' ? '' : `:${lineNumber + 1}`} ${functionName === '' ? '(anonymous)' : functionName}`
-  fns.set(name, (fns.get(name) ?? 0) + us)
+  const f = where(node.callFrame.url)
+  fns.set(label(node), (fns.get(label(node)) ?? 0) + us)
   const group = f.startsWith('node_modules/') ? f.split('/').slice(0, 2).join('/') : f
   files.set(group, (files.get(group) ?? 0) + us)
+  if (node.callFrame.url === '') {
+    const caller = braidCaller(id)
+    const key = `${node.callFrame.functionName === '' ? '(anonymous)' : node.callFrame.functionName} ← ${caller === undefined ? '(no braid caller)' : label(caller)}`
+    natives.set(key, (natives.get(key) ?? 0) + us)
+  }
 }
 const show = (title: string, map: Map<string, number>): void => {
   process.stdout.write(`\n${title} (of ${(total / 1000).toFixed(0)} ms sampled)\n`)
@@ -63,3 +86,4 @@ const show = (title: string, map: Map<string, number>): void => {
 }
 show('self time by function', fns)
 show('self time by file (node_modules grouped by package)', files)
+show('native self time by the braid function that called it', natives)

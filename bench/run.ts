@@ -218,12 +218,12 @@ async function main (): Promise<void> {
   writeOutputs(args, date, markdown(results), JSON.stringify(results, null, 2) + '\n', svgChart(results), results.meta.totalS)
 }
 
-/** Prints the Markdown and writes bench/results/<date>-<engine>[-<scenario>].{json,md,svg} (and --json). */
+/** Prints the Markdown and writes bench/results/<date>-<engine>[-<scale>][-<scenario>].{json,md,svg} (and --json); the default scale has no suffix. */
 function writeOutputs (args: BenchArgs, date: string, md: string, json: string, svg: string, totalS: number): void {
   process.stdout.write(`\n${md}\n`)
   const outDir = resolve(args.out ?? join(root, 'bench/results'))
   mkdirSync(outDir, { recursive: true })
-  const base = join(outDir, `${date}-${args.engine}${args.scenario === 'all' ? '' : `-${args.scenario}`}`)
+  const base = join(outDir, `${date}-${args.engine}${args.scale === 'default' ? '' : `-${args.scale}`}${args.scenario === 'all' ? '' : `-${args.scenario}`}`)
   writeFileSync(`${base}.json`, json)
   writeFileSync(`${base}.md`, md + '\n')
   writeFileSync(`${base}.svg`, svg)
