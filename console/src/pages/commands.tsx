@@ -272,6 +272,8 @@ function isSettled (c: CommandView): boolean {
 
 function CommandPage ({ id, overview, onChange }: { id: string, overview: CommandsOverview | undefined, onChange: () => void }) {
   const [follow, setFollow] = useState(true)
+  /** Retries of the command when Retry was clicked: until a later run shows, the page keeps following. */
+  const [retriedFrom, setRetriedFrom] = useState<number | undefined>(undefined)
   const command = useJson<CommandView>(`/commands/${seg(id)}`, follow ? followMs : undefined)
   const action = useRetry(() => {
     setFollow(true)
@@ -279,7 +281,12 @@ function CommandPage ({ id, overview, onChange }: { id: string, overview: Comman
     onChange()
   })
   const c = command.data
-  useEffect(() => { if (c !== undefined) setFollow(!isSettled(c)) }, [c])
+  useEffect(() => {
+    if (c === undefined) return
+    // A reload right after Retry can still show the settled run before it.
+    if (retriedFrom !== undefined && (c.retries ?? 0) <= retriedFrom) return
+    setFollow(!isSettled(c))
+  }, [c, retriedFrom])
   if (command.error !== undefined && c === undefined) {
     if (command.error.status === 404) return <Empty>There is no command “{id}”. <a href={href(['commands'])}>See the recent commands</a>.</Empty>
     return <ErrorBox what={`command ${id}`} error={command.error} onRetry={command.reload} />
@@ -290,7 +297,7 @@ function CommandPage ({ id, overview, onChange }: { id: string, overview: Comman
     <section class='page' data-testid='page-command'>
       <header class='page-head'>
         <h1><a href={href(['commands'])}>Commands</a> / <code>{c.name}</code> <StatusBadge command={c} /></h1>
-        {c.status === 'failed' ? <button type='button' class='primary' disabled={action.busy !== null} onClick={() => action.retry(c)}>Retry</button> : null}
+        {c.status === 'failed' ? <button type='button' class='primary' disabled={action.busy !== null} onClick={() => { setRetriedFrom(c.retries ?? 0); action.retry(c) }}>Retry</button> : null}
       </header>
       {action.failure === null ? null : <Notice kind='bad' onClose={action.clear}>{action.failure}</Notice>}
       {action.retried === null ? null : <Notice kind='ok' onClose={action.clear}>Retry: queued again as a new run. This page follows it.</Notice>}
