@@ -186,9 +186,21 @@ function RecentCommands ({ route }: { route: Route }) {
 }
 
 /** Sends a failed command again; the outcome follows the command until it has run. */
-function useRetry (after: () => void): { busy: string | null, retried: { id: string, name: string } | null, failure: string | null, retry: (command: CommandView) => void, clear: () => void } {
+/** A command sent again: `from` is its retries count before, so the run before it is told apart. */
+interface Retried {
+  id: string
+  name: string
+  from: number
+}
+
+/** True when `command` is the run started by `retried` or a later one (a reload right after Retry can still return the run before). */
+function isNewRun (command: CommandView, retried: Retried | null): boolean {
+  return retried === null || retried.id !== command.id || (command.retries ?? 0) > retried.from
+}
+
+function useRetry (after: () => void): { busy: string | null, retried: Retried | null, failure: string | null, retry: (command: CommandView) => void, clear: () => void } {
   const [busy, setBusy] = useState<string | null>(null)
-  const [retried, setRetried] = useState<{ id: string, name: string } | null>(null)
+  const [retried, setRetried] = useState<Retried | null>(null)
   const [failure, setFailure] = useState<string | null>(null)
   const retry = (command: CommandView): void => {
     const path = `/-/commands/${seg(command.id)}/retry`
@@ -196,7 +208,7 @@ function useRetry (after: () => void): { busy: string | null, retried: { id: str
     setRetried(null)
     setFailure(null)
     postJson<CommandView>(path).then(() => {
-      setRetried({ id: command.id, name: command.name })
+      setRetried({ id: command.id, name: command.name, from: command.retries ?? 0 })
     }, (err: unknown) => {
       const e = err instanceof ApiError ? err : new ApiError(0, String(err), path)
       setFailure(`Retry of ${command.name} failed: ${e.status > 0 ? `${e.status} ` : ''}${e.message}`)
@@ -209,10 +221,11 @@ function useRetry (after: () => void): { busy: string | null, retried: { id: str
 }
 
 /** What became of a retried command: queued, running, then succeeded or failed again. */
-function RetryOutcome ({ id, name, onClose }: { id: string, name: string, onClose: () => void }) {
+function RetryOutcome ({ retried, onClose }: { retried: Retried, onClose: () => void }) {
+  const { id, name } = retried
   const [follow, setFollow] = useState(true)
   const command = useJson<CommandView>(`/commands/${seg(id)}`, follow ? followMs : undefined)
-  const c = command.data
+  const c = command.data !== undefined && isNewRun(command.data, retried) ? command.data : undefined
   useEffect(() => { if (c !== undefined) setFollow(c.status !== 'succeeded' && c.status !== 'failed') }, [c])
   const link = <a href={href(['commands', id])}>{name}</a>
   let text
@@ -233,7 +246,7 @@ function DeadLetters ({ onChange }: { onChange: () => void }) {
     <div data-testid='command-dead-letters'>
       <p class='muted'>Failed commands: rejected by their target, or out of attempts. Each keeps its payload and last error; retry it once the cause is fixed (a new run, attempts from zero).</p>
       {action.failure === null ? null : <Notice kind='bad' onClose={action.clear}>{action.failure}</Notice>}
-      {action.retried === null ? null : <RetryOutcome key={action.retried.id} id={action.retried.id} name={action.retried.name} onClose={action.clear} />}
+      {action.retried === null ? null : <RetryOutcome key={action.retried.id} retried={action.retried} onClose={action.clear} />}
       {list.error !== undefined
         ? <ErrorBox what='the dead letters (GET /-/commands/dead-letters)' error={list.error} onRetry={list.reload} />
         : list.data === undefined
@@ -272,8 +285,6 @@ function isSettled (c: CommandView): boolean {
 
 function CommandPage ({ id, overview, onChange }: { id: string, overview: CommandsOverview | undefined, onChange: () => void }) {
   const [follow, setFollow] = useState(true)
-  /** Retries of the command when Retry was clicked: until a later run shows, the page keeps following. */
-  const [retriedFrom, setRetriedFrom] = useState<number | undefined>(undefined)
   const command = useJson<CommandView>(`/commands/${seg(id)}`, follow ? followMs : undefined)
   const action = useRetry(() => {
     setFollow(true)
@@ -281,12 +292,8 @@ function CommandPage ({ id, overview, onChange }: { id: string, overview: Comman
     onChange()
   })
   const c = command.data
-  useEffect(() => {
-    if (c === undefined) return
-    // A reload right after Retry can still show the settled run before it.
-    if (retriedFrom !== undefined && (c.retries ?? 0) <= retriedFrom) return
-    setFollow(!isSettled(c))
-  }, [c, retriedFrom])
+  // Until the new run shows after Retry, the page keeps following.
+  useEffect(() => { if (c !== undefined && isNewRun(c, action.retried)) setFollow(!isSettled(c)) }, [c, action.retried])
   if (command.error !== undefined && c === undefined) {
     if (command.error.status === 404) return <Empty>There is no command “{id}”. <a href={href(['commands'])}>See the recent commands</a>.</Empty>
     return <ErrorBox what={`command ${id}`} error={command.error} onRetry={command.reload} />
@@ -297,7 +304,7 @@ function CommandPage ({ id, overview, onChange }: { id: string, overview: Comman
     <section class='page' data-testid='page-command'>
       <header class='page-head'>
         <h1><a href={href(['commands'])}>Commands</a> / <code>{c.name}</code> <StatusBadge command={c} /></h1>
-        {c.status === 'failed' ? <button type='button' class='primary' disabled={action.busy !== null} onClick={() => { setRetriedFrom(c.retries ?? 0); action.retry(c) }}>Retry</button> : null}
+        {c.status === 'failed' ? <button type='button' class='primary' disabled={action.busy !== null} onClick={() => action.retry(c)}>Retry</button> : null}
       </header>
       {action.failure === null ? null : <Notice kind='bad' onClose={action.clear}>{action.failure}</Notice>}
       {action.retried === null ? null : <Notice kind='ok' onClose={action.clear}>Retry: queued again as a new run. This page follows it.</Notice>}
