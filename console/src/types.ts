@@ -4,7 +4,7 @@
  * server is bundled); the others are kept here by hand.
  * @module
  */
-import type { CommandError, CommandView, FailureKind, WaitStage, BreakerState as CircuitState } from '../../src/commands/types.ts'
+import type { CommandError, CommandsOverview, CommandView, FailureKind, WaitStage, BreakerSnapshot as CircuitSnapshot, BreakerState as CircuitState } from '../../src/commands/types.ts'
 import type { CommandStatus } from '../../src/model/command.ts'
 import type { ControlState, PauseState, PoisonInfo } from '../../src/model/control.ts'
 import type { PipelineDescription, ProjectionDescription, RelationDescription, SingleViewDescription } from '../../src/model/pipeline-description.ts'
@@ -153,21 +153,4 @@ export interface SvUpdate {
 }
 
 // The write stream's answers are the server's own types.
-export type { CommandError, CommandView, FailureKind, WaitStage, CircuitState, CommandStatus }
-
-export interface CircuitSnapshot {
-  state: CircuitState
-  consecutiveFailures: number
-  openedAt?: string
-  /** When the next probe is let through (open). */
-  retryAt?: string
-}
-
-/** `GET /-/commands`: the write stream's definitions, queue lag, counts by status and circuits. */
-export interface CommandsOverview {
-  topic: string
-  lag: number
-  counts: Record<CommandStatus, number>
-  targets: Record<string, { kind: string, circuit: CircuitSnapshot }>
-  definitions: Array<{ name: string, target: string, executor: string, key: string[], payload: unknown, url: string }>
-}
+export type { CommandError, CommandView, FailureKind, WaitStage, CircuitState, CommandStatus, CircuitSnapshot, CommandsOverview }

@@ -12,5 +12,5 @@ export { changeFeedReader, parseLsn, SlotReader, SourceReader } from './wait-for
 export type { ChangeFeedReader } from './wait-for.ts'
 export { BreakerState, FailureKind, WaitStage } from './types.ts'
 export type {
-  BreakerSnapshot, CommandError, CommandRecord, CommandService, CommandsStatus, CommandView, ListOptions, SubmitOptions, SubmitResult, WaitForState
+  BreakerSnapshot, CommandError, CommandRecord, CommandService, CommandsOverview, CommandsStatus, CommandView, ListOptions, SubmitOptions, SubmitResult, WaitForState
 } from './types.ts'

@@ -152,6 +152,11 @@ export interface CommandsStatus {
   targets: Record<string, { kind: string, circuit: BreakerSnapshot }>
 }
 
+/** `GET /-/commands`: the status with the configured definitions. */
+export interface CommandsOverview extends CommandsStatus {
+  definitions: Array<{ name: string, target: string, executor: string, key: string[], payload: unknown, url: string }>
+}
+
 /** The write stream of a running braid. */
 export interface CommandService {
   readonly topic: string

@@ -12,7 +12,7 @@
  * @module
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { CommandService, CommandView } from '../../commands/types.ts'
+import type { CommandService, CommandsOverview, CommandView } from '../../commands/types.ts'
 import { BraidError } from '../../errors.ts'
 import { CommandStatus } from '../../model/command.ts'
 import type { BraidService } from '../../runtime/types.ts'
@@ -145,7 +145,7 @@ export function registerCommandRoutes (app: FastifyInstance, service: BraidServi
       summary: 'Command definitions (payload schema, key, executor), queue lag, counts by status, each target\'s circuit breaker',
       response: { 200: json({ type: 'object', additionalProperties: true }, 'The write stream.'), ...errors(500, 503) }
     })
-  }, async () => {
+  }, async (): Promise<CommandsOverview> => {
     const definitions = service.pipeline.commands?.definitions ?? new Map()
     const status = await commands.status()
     return {
