@@ -302,13 +302,9 @@ class SqliteStore implements EmbeddedStore {
     for (const op of batch.put ?? []) {
       const state = last?.name === op.collection ? last : (last = this.#collection(op.collection, 'put'))
       const doc = withIsoDates(op.doc)
-      if (state.columns.length === 0) {
-        state.upsert.run(op.id, JSON.stringify(doc))
-      } else {
-        const params: Array<string | number | bigint | null> = [op.id, JSON.stringify(doc)]
-        for (const c of state.columns) params.push(sqlValueAt(doc, c.segments))
-        state.upsert.run(params)
-      }
+      const params: Array<string | number | bigint | null> = [op.id, JSON.stringify(doc)]
+      for (const c of state.columns) params.push(sqlValueAt(doc, c.segments))
+      state.upsert.run(params)
       for (const p of state.tracked) {
         const bit = pathTypeOf(op.doc, p.segments)
         const types = state.pathTypes.get(p.path) ?? 0
