@@ -135,6 +135,41 @@ export async function runBacklog (env: Env, pipeline: PipelineDefinition, batche
   }
 }
 
+export interface StagedResult {
+  events: number
+  /** The projection stage alone (the view paused): from start until the ingestion consumer has no lag. */
+  projection: Measured
+  /** The view stage alone: from resuming the view until idle (every queued view built, outbox empty). */
+  views: Measured
+  rebuilds: number
+}
+
+/**
+ * Appends `batches` while the pipeline is stopped, then runs the two stages one after the other: the
+ * projection stage with `view` paused (its rebuilds stay queued), then the view stage alone once it
+ * is resumed. Each stage's time and CPU is its capacity when it has the thread to itself, as when the
+ * stages run as separate services (the incumbent's Real-Time Updater and Single View Creator).
+ */
+export async function runStaged (env: Env, pipeline: PipelineDefinition, view: string, batches: readonly TopicBatch[], timeoutMs = 30 * 60_000): Promise<StagedResult> {
+  const service = serviceOf(env, pipeline)
+  const topics = topicsOf(pipeline)
+  await env.engines.log.ensureTopics(topics.map(name => ({ name })))
+  for (const b of batches) await service.ingest(b.topic, b.messages)
+  await service.setPaused('singleView', view, true)
+  const p = new Meter()
+  await service.start()
+  while (await consumerLag(env.engines.log, ingestionGroup, topics) !== 0) await sleep(5)
+  const projection = p.stop()
+  const v = new Meter()
+  await service.setPaused('singleView', view, false)
+  await service.idle(timeoutMs)
+  const views = v.stop()
+  const status = await service.status()
+  await service.stop()
+  const counters = status.singleViews[view]
+  return { events: countEvents(batches), projection, views, rebuilds: (counters?.written ?? 0) + (counters?.unchanged ?? 0) }
+}
+
 export interface PacedResult {
   targetRate: number
   achievedRate: number

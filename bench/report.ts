@@ -84,10 +84,23 @@ export interface BenchResults {
     naive: { seconds: number, viewsPerS: number, rebuilds: number }
   }
   naive?: { events: number, eventsPerS: number, triggers: number, rebuilds: number, queries: number, viewWrites: number, cpuUsPerEvent: number, sameViews: boolean, compared: number, mismatches: number }
+  /**
+   * The steady retail events again, from the same starting store, one stage at a time: the projection
+   * stage with the view paused, then the view stage alone.
+   */
+  stages?: {
+    events: number
+    rebuilds: number
+    projection: { seconds: number, eventsPerS: number, cpuUsPerEvent: number }
+    views: { seconds: number, rebuildsPerS: number, cpuUsPerRebuild: number }
+  }
   limit?: { docs: number, avgDocBytes: number, insertDocsPerS: number, replaceDocsPerS: number }
   ratios?: { ourOverLimit: number, ourOverNaive: number, fanOutOverNaive: number }
   targets?: Array<{ figure: string, target: string, value: string, met: boolean }>
 }
+
+/** The incumbent's published per-replica figures (Fast Data's bootstrapping FAQ, mia-platform/documentation): rates per second, CPU limits in cores. */
+const incumbent = { updaterPerS: 10_000 / 60, updaterCores: 0.6, creatorPerS: 1_000 / 60, creatorCores: 0.7 }
 
 const fmt = (n: number, digits = 0): string => Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a'
 const pct = (x: number): string => `${fmt(x * 100, 1)}%`
@@ -129,6 +142,22 @@ export function markdown (r: BenchResults): string {
     out.push(`| view rebuilds/s (${fmt(s.rebuilds)} builds, ${fmt(s.viewsWritten)} written) | ${fmt(s.rebuildsPerS)} |`)
     out.push(`| CPU per event | ${fmt(s.cpuUsPerEvent, 1)} µs (${fmt(s.cpuPct)}% of one core) |`)
     out.push(`| peak RSS | ${fmt(s.peakRssMiB)} MiB |`)
+    out.push('')
+  }
+  if (r.stages !== undefined) {
+    const g = r.stages
+    const projectionCores = g.projection.eventsPerS * g.projection.cpuUsPerEvent / 1e6
+    const viewCores = g.views.rebuildsPerS * g.views.cpuUsPerRebuild / 1e6
+    out.push(`## One stage at a time (the same ${fmt(g.events)} events, same starting store)`)
+    out.push('')
+    out.push('Each stage with the thread to itself: the projection stage with the view paused (its rebuilds stay queued), then the view stage alone once the view is resumed. The incumbent publishes its figures per service, for one replica with a CPU limit (Mia-Platform\'s Fast Data performance page, `docs/fast_data/faq/bootstrapping_fast_data.md` in mia-platform/documentation); they are **not measured in this run** (other hardware, a MongoDB replica set over the network), so they are context, not a same-run ratio.')
+    out.push('')
+    out.push('| stage | work | time | rate | CPU | incumbent, published (1 replica) | braid ÷ published | per core |')
+    out.push('|---|---:|---:|---:|---:|---|---:|---:|')
+    out.push(`| projections: decode, map, write, strategies, enqueue | ${fmt(g.events)} events | ${fmt(g.projection.seconds, 2)} s | ${fmt(g.projection.eventsPerS)} events/s | ${fmt(g.projection.cpuUsPerEvent, 1)} µs/event (${fmt(projectionCores * 100)}% of a core) | Real-Time Updater: 10,000 messages/min (167/s), CPU limit 0.6 core | ${fmt(g.projection.eventsPerS / incumbent.updaterPerS)}× | ${fmt((g.projection.eventsPerS / Math.max(projectionCores, 1e-9)) / (incumbent.updaterPerS / incumbent.updaterCores))}× |`)
+    out.push(`| views: claim, aggregate, validate, write, sv-update events | ${fmt(g.rebuilds)} rebuilds | ${fmt(g.views.seconds, 2)} s | ${fmt(g.views.rebuildsPerS)} rebuilds/s | ${fmt(g.views.cpuUsPerRebuild, 1)} µs/rebuild (${fmt(viewCores * 100)}% of a core) | Single View Creator: 1,000 single views/min (16.7/s), CPU limit 0.7 core | ${fmt(g.views.rebuildsPerS / incumbent.creatorPerS)}× | ${fmt((g.views.rebuildsPerS / Math.max(viewCores, 1e-9)) / (incumbent.creatorPerS / incumbent.creatorCores))}× |`)
+    out.push('')
+    out.push('"Per core" divides each rate by the CPU it used: braid\'s measured share of a core, the incumbent\'s CPU limit (the most it may use, which favours it).')
     out.push('')
   }
   if (r.freshness !== undefined) {

@@ -21,7 +21,7 @@ import { createEmbeddedStore } from '../src/storage/embedded/index.ts'
 import type { Store } from '../src/storage/store.ts'
 import { parseArgs, scales, usage, UsageError, type BenchArgs } from './args.ts'
 import { RetailData } from './generators.ts'
-import { Meter, percentile, profiled, runBacklog, runPaced, type BacklogResult, type Env, type Measured } from './harness.ts'
+import { Meter, percentile, profiled, runBacklog, runPaced, runStaged, type BacklogResult, type Env, type Measured, type StagedResult } from './harness.ts'
 import { kafkaMongoMarkdown, kafkaMongoSvg, productionServers, runKafkaMongo } from './kafka-mongo.ts'
 import { NaiveRetail } from './naive.ts'
 import { ProbeStore } from './probe-store.ts'
@@ -105,13 +105,11 @@ async function main (): Promise<void> {
       log(`  ${loadFigures.rows} rows, ${views} views in ${loadFigures.totalS.toFixed(1)} s (${Math.round(loadFigures.rowsPerS)} rows/s draining)`)
 
       const naiveDir = join(work, `naive-${size}`)
+      const stagedDir = join(work, `staged-${size}`)
       if (full) {
         await env.engines.close()
-        mkdirSync(naiveDir, { recursive: true })
-        for (const suffix of ['', '-wal', '-shm']) {
-          const file = join(dir, `store.sqlite${suffix}`)
-          if (existsSync(file)) copyFileSync(file, join(naiveDir, `store.sqlite${suffix}`))
-        }
+        copyFiles(dir, naiveDir, ['store.sqlite'])
+        copyFiles(dir, stagedDir, ['store.sqlite', 'log.sqlite'])
         env = await openEnv(dir, view.collection, logger)
       }
 
@@ -148,6 +146,14 @@ async function main (): Promise<void> {
         mismatches: compared.mismatches
       }
       log(`  naive ${Math.round(results.naive.eventsPerS)} events/s; views identical: ${results.naive.sameViews} (${compared.compared} compared)`)
+
+      log(`${size} views: the same ${scale.steady} events, one stage at a time`)
+      const stagedEnv = await openEnv(stagedDir, view.collection, logger)
+      const staged = await runStaged(stagedEnv, pipeline, viewName, steadyBatches)
+      await stagedEnv.engines.close()
+      rmSync(stagedDir, { recursive: true, force: true })
+      results.stages = toStages(staged)
+      log(`  projection stage ${Math.round(results.stages.projection.eventsPerS)} events/s, view stage ${Math.round(results.stages.views.rebuildsPerS)} rebuilds/s`)
 
       const rate = Math.max(100, Math.round(steady.sustainedEventsPerS / 2))
       log(`${size} views: freshness, paced at ${rate} events/s (half of ${Math.round(steady.sustainedEventsPerS)}) for ${args.duration} s`)
@@ -248,6 +254,26 @@ function writeRebuildVariant (work: string): string {
   const file = join(work, 'retail-rebuild.yaml')
   writeFileSync(file, stringify(config))
   return file
+}
+
+/** Copies the SQLite files `names` (with their -wal and -shm companions) of directory `from` into `to`. */
+function copyFiles (from: string, to: string, names: readonly string[]): void {
+  mkdirSync(to, { recursive: true })
+  for (const name of names) {
+    for (const suffix of ['', '-wal', '-shm']) {
+      const file = join(from, `${name}${suffix}`)
+      if (existsSync(file)) copyFileSync(file, join(to, `${name}${suffix}`))
+    }
+  }
+}
+
+function toStages (r: StagedResult): NonNullable<BenchResults['stages']> {
+  return {
+    events: r.events,
+    rebuilds: r.rebuilds,
+    projection: { seconds: r.projection.wallMs / 1000, eventsPerS: r.events / (r.projection.wallMs / 1000), cpuUsPerEvent: r.projection.cpuMs * 1000 / r.events },
+    views: { seconds: r.views.wallMs / 1000, rebuildsPerS: r.rebuilds / (r.views.wallMs / 1000), cpuUsPerRebuild: r.views.cpuMs * 1000 / Math.max(1, r.rebuilds) }
+  }
 }
 
 function toLoad (r: BacklogResult, views: number): LoadFigures {
