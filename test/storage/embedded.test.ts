@@ -4,7 +4,7 @@ import path from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { BraidError } from '../../src/errors.ts'
-import { createEmbeddedStore, type EmbeddedStore } from '../../src/storage/embedded/index.ts'
+import { createEmbeddedStore, type EmbeddedStore, type EmbeddedStoreOptions } from '../../src/storage/embedded/index.ts'
 import type { CollectionSpec } from '../../src/storage/store.ts'
 import { runStoreContract } from '../contract/store.contract.ts'
 
@@ -33,8 +33,8 @@ runStoreContract({
 
 describe('embedded store', () => {
   const open: EmbeddedStore[] = []
-  const openStore = (file = freshPath()): EmbeddedStore => {
-    const store = createEmbeddedStore({ path: file })
+  const openStore = (file = freshPath(), options: Omit<EmbeddedStoreOptions, 'path'> = {}): EmbeddedStore => {
+    const store = createEmbeddedStore({ path: file, ...options })
     open.push(store)
     return store
   }
@@ -207,10 +207,10 @@ describe('embedded store', () => {
     expect(claimed.map(e => [e.id, e.partition])).toEqual([['old', 0], ['new', 4]])
   })
 
-  it('should see collections and documents written by another connection to the same file', async () => {
+  it('should see collections and documents written by another connection to the same file, read through a memory map or not', async () => {
     const file = freshPath()
     const a = openStore(file)
-    const b = openStore(file)
+    const b = openStore(file, { mmapSizeMiB: 0 })
     expect(await a.find('orders', {})).toEqual([])
     await fill(b, 10)
     expect(await a.count('orders', { customerId: 'c3' })).toBe(1)
@@ -241,6 +241,7 @@ describe('embedded store', () => {
   it('should reject invalid options, index fields, filters and projections with BraidErrors', async () => {
     expect(() => createEmbeddedStore({ path: '' })).toThrow(expect.objectContaining({ code: 'BRAID_CONFIG_INVALID' }))
     expect(() => createEmbeddedStore({ path: ':memory:', busyTimeoutMs: -1 })).toThrow(expect.objectContaining({ code: 'BRAID_CONFIG_INVALID' }))
+    expect(() => createEmbeddedStore({ path: ':memory:', mmapSizeMiB: -1 })).toThrow(expect.objectContaining({ code: 'BRAID_CONFIG_INVALID', message: expect.stringContaining('mmapSizeMiB') }))
     const store = openStore()
     await expect(store.ensureCollections([{ name: 'x', primaryKey: ['k'], indexes: [{ fields: ['a"b'] }] }])).rejects.toMatchObject({ code: 'BRAID_CONFIG_INVALID' })
     await fill(store, 3)

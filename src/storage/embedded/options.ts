@@ -11,11 +11,23 @@ export interface EmbeddedStoreOptions {
   busyTimeoutMs?: number
   /** SQLite page cache size, in MiB. */
   cacheSizeMiB?: number
+  /**
+   * How much of the database file SQLite reads through a memory map, in MiB (0: none). Pages are then
+   * read from the OS page cache without a system call and a copy each; writes still go through the
+   * WAL. SQLite caps it at its build's maximum (2 GiB for better-sqlite3's build).
+   */
+  mmapSizeMiB?: number
 }
 
 export const embeddedStoreDefaults = {
   busyTimeoutMs: 5_000, // 5 seconds
   cacheSizeMiB: 64, // 64 MiB
+  /**
+   * 2 GiB, the most better-sqlite3's SQLite maps. Once the file outgrows the page cache, reads that
+   * miss it cost a read() each; mapped, they cost none. Measured on the retail bench at 1M views
+   * (≈ 6 GB store): 12% less CPU and 20 to 50% more events/s per rebuild (bench/README.md).
+   */
+  mmapSizeMiB: 2_048,
   /** Ids per `IN (…)` list of getMany (SQLite allows 32,766 parameters per statement). */
   getManyChunk: 256,
   /**
@@ -39,8 +51,10 @@ export function resolveEmbeddedStoreOptions (options: EmbeddedStoreOptions): Res
   if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) problems.push('busyTimeoutMs: must be an integer >= 0')
   const cacheSizeMiB = options?.cacheSizeMiB ?? embeddedStoreDefaults.cacheSizeMiB
   if (!Number.isInteger(cacheSizeMiB) || cacheSizeMiB < 1) problems.push('cacheSizeMiB: must be an integer >= 1')
+  const mmapSizeMiB = options?.mmapSizeMiB ?? embeddedStoreDefaults.mmapSizeMiB
+  if (!Number.isInteger(mmapSizeMiB) || mmapSizeMiB < 0) problems.push('mmapSizeMiB: must be an integer >= 0 (0 turns memory-mapped reads off)')
   if (problems.length > 0) {
     throw new BraidError('BRAID_CONFIG_INVALID', `Invalid embedded store options: ${problems.join('; ')}`, { details: { problems } })
   }
-  return { path: options.path, busyTimeoutMs, cacheSizeMiB }
+  return { path: options.path, busyTimeoutMs, cacheSizeMiB, mmapSizeMiB }
 }

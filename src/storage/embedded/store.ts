@@ -82,6 +82,7 @@ class SqliteStore implements EmbeddedStore {
       this.#db.pragma('synchronous = NORMAL')
       this.#db.pragma(`busy_timeout = ${resolved.busyTimeoutMs}`)
       this.#db.pragma(`cache_size = ${-resolved.cacheSizeMiB * 1024}`)
+      if (resolved.path !== ':memory:') this.#db.pragma(`mmap_size = ${resolved.mmapSizeMiB * 2 ** 20}`)
       this.#db.pragma('temp_store = MEMORY')
       this.#db.exec(systemSchema + queueSchema)
       upgradeQueue(this.#db)
