@@ -10,8 +10,14 @@
  *   preferences, its orders, then the lines of EACH order), the validator, a read of the stored view,
  *   and one store write per view.
  *
- * It reads the log-free message list directly (no event log, no sv-update events): that favours the
- * naive side. The views it writes are compared with braid's by the benchmark (same content).
+ * - With `events`, the same outputs as braid: an sv-update event (v2, with before and after) for
+ *   every view written or deleted, appended to an event log once per input batch, as the
+ *   incumbent's Single View Creator sends them with `SEND_SV_UPDATE_TO_KAFKA` and
+ *   `ADD_BEFORE_AFTER_CONTENT` (its producer batches too). No outbox: a crash between the view
+ *   write and the append loses the event, where braid's outbox keeps it.
+ *
+ * It reads the message list directly (no event log on the way in): that favours the naive side. The
+ * views it writes are compared with braid's by the benchmark (same content).
  * @module
  */
 import { createFormat, type Format } from '../src/connectors/formats/index.ts'
@@ -23,6 +29,8 @@ import type { PipelineDefinition, SingleViewDefinition } from '../src/model/sing
 import { mapChange } from '../src/projections/mapper.ts'
 import { logMetaOf, ProjectionUpdater, type UpdaterInput } from '../src/projections/updater.ts'
 import { sameContent } from '../src/single-view/writer.ts'
+import type { EventLog } from '../src/event-log/event-log.ts'
+import { toSvUpdateRecords, type SvUpdateEvent } from '../src/runtime/sv-update.ts'
 import type { Store } from '../src/storage/store.ts'
 import type { TopicBatch } from './generators.ts'
 
@@ -32,10 +40,12 @@ export interface NaiveCounters {
   rebuilds: number
   viewWrites: number
   queries: number
+  /** sv-update events appended (with `events` only). */
+  svUpdates: number
 }
 
 export class NaiveRetail {
-  readonly counters: NaiveCounters = { events: 0, triggers: 0, rebuilds: 0, viewWrites: 0, queries: 0 }
+  readonly counters: NaiveCounters = { events: 0, triggers: 0, rebuilds: 0, viewWrites: 0, queries: 0, svUpdates: 0 }
   readonly #store: Store
   readonly #view: SingleViewDefinition
   readonly #logger: Logger
@@ -44,10 +54,17 @@ export class NaiveRetail {
   readonly #updaters = new Map<string, ProjectionUpdater>()
   readonly #coll: (projection: string) => string
   readonly #offsets = new Map<string, number>()
+  readonly #pipeline: PipelineDefinition
+  readonly #events: EventLog | undefined
+  /** sv-update events of the batch being processed, appended at its end. */
+  #pending: SvUpdateEvent[] = []
 
-  constructor (store: Store, pipeline: PipelineDefinition, logger: Logger) {
+  /** `events`: also append an sv-update event per view written or deleted to this log. */
+  constructor (store: Store, pipeline: PipelineDefinition, logger: Logger, events?: EventLog) {
     this.#store = store
     this.#logger = logger
+    this.#pipeline = pipeline
+    this.#events = events
     const view = pipeline.singleViews.get('customer_sv')
     if (view === undefined) throw new Error('the naive reference implements the retail customer_sv only')
     this.#view = view
@@ -81,6 +98,16 @@ export class NaiveRetail {
       this.counters.triggers++
       for (const email of await this.#strategy(change)) await this.#rebuild(email)
     }
+    await this.#publish()
+  }
+
+  /** Appends the batch's sv-update events, one append per topic. */
+  async #publish (): Promise<void> {
+    const events = this.#pending
+    this.#pending = []
+    if (this.#events === undefined || events.length === 0) return
+    for (const [topic, records] of toSvUpdateRecords(this.#pipeline, events)) await this.#events.append(topic, records)
+    this.counters.svUpdates += events.length
   }
 
   async #find (projection: string, filter: Doc, sort?: Record<string, 1>): Promise<Doc[]> {
@@ -157,6 +184,7 @@ export class NaiveRetail {
       if (before === null) return
       await this.#store.write({ delete: [{ collection: def.collection, id }] })
       this.counters.viewWrites++
+      this.#emit(email, 'DELETE', before, null)
       return
     }
     const now = new Date()
@@ -164,6 +192,11 @@ export class NaiveRetail {
     if (before !== null && sameContent(before, after)) return
     await this.#store.write({ put: [{ collection: def.collection, id, doc: after }] })
     this.counters.viewWrites++
+    this.#emit(email, before === null ? 'INSERT' : 'UPDATE', before, after)
+  }
+
+  #emit (email: string, operation: SvUpdateEvent['operation'], before: Doc | null, after: Doc | null): void {
+    if (this.#events !== undefined) this.#pending.push({ view: this.#view.name, key: { email }, operation, before, after })
   }
 }
 

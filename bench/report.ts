@@ -48,6 +48,8 @@ export interface Percentiles {
   max: number
 }
 
+export interface NaiveFigures { events: number, eventsPerS: number, triggers: number, rebuilds: number, queries: number, viewWrites: number, svUpdates: number, cpuUsPerEvent: number, sameViews: boolean, compared: number, mismatches: number }
+
 export interface BenchResults {
   meta: {
     date: string
@@ -82,8 +84,12 @@ export interface BenchResults {
     patch: { seconds: number, viewsPerS: number, patched: number }
     rebuild: { seconds: number, viewsPerS: number, rebuilds: number }
     naive: { seconds: number, viewsPerS: number, rebuilds: number }
+    naiveEvents: { seconds: number, viewsPerS: number, rebuilds: number }
   }
-  naive?: { events: number, eventsPerS: number, triggers: number, rebuilds: number, queries: number, viewWrites: number, cpuUsPerEvent: number, sameViews: boolean, compared: number, mismatches: number }
+  /** The naive reference writing views only. */
+  naive?: NaiveFigures
+  /** The naive reference with braid's outputs: views and an sv-update event per view change. */
+  naiveEvents?: NaiveFigures
   /**
    * The steady retail events again, from the same starting store, one stage at a time: the projection
    * stage with the view paused, then the view stage alone.
@@ -95,7 +101,7 @@ export interface BenchResults {
     views: { seconds: number, rebuildsPerS: number, cpuUsPerRebuild: number }
   }
   limit?: { docs: number, avgDocBytes: number, insertDocsPerS: number, replaceDocsPerS: number }
-  ratios?: { ourOverLimit: number, ourOverNaive: number, fanOutOverNaive: number }
+  ratios?: { ourOverLimit: number, ourOverNaive: number, fanOutOverNaive: number, ourOverNaiveEvents: number, fanOutOverNaiveEvents: number }
   targets?: Array<{ figure: string, target: string, value: string, met: boolean }>
 }
 
@@ -112,13 +118,15 @@ export function markdown (r: BenchResults): string {
   out.push('')
   out.push(`\`${r.meta.command}\` — Node ${r.meta.node}, ${r.meta.cpus}, ${r.meta.memoryGiB} GiB, ${r.meta.platform}; seed ${r.meta.seed}; ${fmt(r.meta.totalS)} s in all.`)
   out.push('')
-  if (r.retail !== undefined && r.ratios !== undefined && r.limit !== undefined && r.naive !== undefined && r.fanOut !== undefined) {
+  if (r.retail !== undefined && r.ratios !== undefined && r.limit !== undefined && r.naive !== undefined && r.naiveEvents !== undefined && r.fanOut !== undefined) {
     out.push(`## Headline (${fmt(r.primaryViews)} views)`)
     out.push('')
-    out.push('| figure | braid | physical limit | naive | braid / limit | braid / naive |')
-    out.push('|---|---:|---:|---:|---:|---:|')
-    out.push(`| retail events/s, end to end (backlog) | ${fmt(r.retail.endToEndEventsPerS)} | | ${fmt(r.naive.eventsPerS)} | | ${fmt(r.ratios.ourOverNaive, 1)}× |`)
-    out.push(`| view rebuilds/s (fan-out, full rebuild) | ${fmt(r.fanOut.rebuild.viewsPerS)} | ${fmt(r.limit.insertDocsPerS)} docs/s | ${fmt(r.fanOut.naive.viewsPerS)} | ${pct(r.ratios.ourOverLimit)} | ${fmt(r.ratios.fanOutOverNaive, 1)}× |`)
+    out.push('braid writes the views and an sv-update event (with before and after) per view change. "naive + events" does the same work the naive way; "naive, views only" skips the events.')
+    out.push('')
+    out.push('| figure | braid | physical limit | naive + events | naive, views only | braid / limit | braid / naive + events | braid / naive, views only |')
+    out.push('|---|---:|---:|---:|---:|---:|---:|---:|')
+    out.push(`| retail events/s, end to end (backlog) | ${fmt(r.retail.endToEndEventsPerS)} | | ${fmt(r.naiveEvents.eventsPerS)} | ${fmt(r.naive.eventsPerS)} | | ${fmt(r.ratios.ourOverNaiveEvents, 1)}× | ${fmt(r.ratios.ourOverNaive, 1)}× |`)
+    out.push(`| view rebuilds/s (fan-out, full rebuild) | ${fmt(r.fanOut.rebuild.viewsPerS)} | ${fmt(r.limit.insertDocsPerS)} docs/s | ${fmt(r.fanOut.naiveEvents.viewsPerS)} | ${fmt(r.fanOut.naive.viewsPerS)} | ${pct(r.ratios.ourOverLimit)} | ${fmt(r.ratios.fanOutOverNaiveEvents, 1)}× | ${fmt(r.ratios.fanOutOverNaive, 1)}× |`)
     out.push('')
   }
   if (r.targets !== undefined) {
@@ -181,13 +189,14 @@ export function markdown (r: BenchResults): string {
     out.push('|---|---:|---:|---:|')
     out.push(`| fan-out: 1 tier renamed, Single View Patch | ${fmt(f.patch.patched)} views patched | ${fmt(f.patch.seconds, 2)} s | ${fmt(f.patch.viewsPerS)} views/s |`)
     out.push(`| fan-out: 1 tier renamed, no patch rule (rebuild) | ${fmt(f.rebuild.rebuilds)} views rebuilt | ${fmt(f.rebuild.seconds, 2)} s | ${fmt(f.rebuild.viewsPerS)} views/s |`)
-    out.push(`| fan-out: naive (one rebuild per view, one query per dependency) | ${fmt(f.naive.rebuilds)} views rebuilt | ${fmt(f.naive.seconds, 2)} s | ${fmt(f.naive.viewsPerS)} views/s |`)
+    out.push(`| fan-out: naive + events (one rebuild per view, one query per dependency, sv-update events) | ${fmt(f.naiveEvents.rebuilds)} views rebuilt | ${fmt(f.naiveEvents.seconds, 2)} s | ${fmt(f.naiveEvents.viewsPerS)} views/s |`)
+    out.push(`| fan-out: naive, views only | ${fmt(f.naive.rebuilds)} views rebuilt | ${fmt(f.naive.seconds, 2)} s | ${fmt(f.naive.viewsPerS)} views/s |`)
     out.push(`| hot keys: ${fmt(h.events)} updates on ${h.keys} views | ${fmt(h.rebuilds)} rebuilds (${fmt(h.coalescing, 1)} events per rebuild) | ${fmt(h.events / h.endToEndEventsPerS, 2)} s | ${fmt(h.endToEndEventsPerS)} events/s |`)
     out.push('')
   }
-  if (r.naive !== undefined) {
-    const n = r.naive
-    out.push(`Naive on the same ${fmt(n.events)} retail events from the same starting store: ${fmt(n.eventsPerS)} events/s, ${fmt(n.triggers)} triggers, ${fmt(n.rebuilds)} rebuilds, ${fmt(n.queries)} queries, ${fmt(n.viewWrites)} view writes, ${fmt(n.cpuUsPerEvent, 1)} µs CPU per event. Views identical to braid's: ${n.sameViews ? 'yes' : 'NO'} (${fmt(n.compared)} compared, ${n.mismatches} different).`)
+  for (const [label, n] of [['Naive + events', r.naiveEvents], ['Naive, views only', r.naive]] as const) {
+    if (n === undefined) continue
+    out.push(`${label}, on the same ${fmt(n.events)} retail events from the same starting store: ${fmt(n.eventsPerS)} events/s, ${fmt(n.triggers)} triggers, ${fmt(n.rebuilds)} rebuilds, ${fmt(n.queries)} queries, ${fmt(n.viewWrites)} view writes, ${fmt(n.svUpdates)} sv-update events, ${fmt(n.cpuUsPerEvent, 1)} µs CPU per event. Views identical to braid's: ${n.sameViews ? 'yes' : 'NO'} (${fmt(n.compared)} compared, ${n.mismatches} different).`)
     out.push('')
   }
   if (r.limit !== undefined) {

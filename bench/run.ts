@@ -17,10 +17,11 @@ import { pipelineCollections } from '../src/runtime/collections.ts'
 import { openEngines } from '../src/runtime/engines.ts'
 import { tombstoneCollectionSpec } from '../src/projections/updater.ts'
 import { stableStringify } from '../src/single-view/values.ts'
+import { createEmbeddedEventLog } from '../src/event-log/embedded/index.ts'
 import { createEmbeddedStore } from '../src/storage/embedded/index.ts'
 import type { Store } from '../src/storage/store.ts'
 import { parseArgs, scales, usage, UsageError, type BenchArgs } from './args.ts'
-import { RetailData } from './generators.ts'
+import { RetailData, type TopicBatch } from './generators.ts'
 import { Meter, percentile, profiled, runBacklog, runPaced, runStaged, type BacklogResult, type Env, type Measured, type StagedResult } from './harness.ts'
 import { kafkaMongoMarkdown, kafkaMongoSvg, productionServers, runKafkaMongo } from './kafka-mongo.ts'
 import { NaiveRetail } from './naive.ts'
@@ -105,10 +106,12 @@ async function main (): Promise<void> {
       log(`  ${loadFigures.rows} rows, ${views} views in ${loadFigures.totalS.toFixed(1)} s (${Math.round(loadFigures.rowsPerS)} rows/s draining)`)
 
       const naiveDir = join(work, `naive-${size}`)
+      const naiveEventsDir = join(work, `naive-events-${size}`)
       const stagedDir = join(work, `staged-${size}`)
       if (full) {
         await env.engines.close()
         copyFiles(dir, naiveDir, ['store.sqlite'])
+        copyFiles(dir, naiveEventsDir, ['store.sqlite'])
         copyFiles(dir, stagedDir, ['store.sqlite', 'log.sqlite'])
         env = await openEnv(dir, view.collection, logger)
       }
@@ -125,27 +128,15 @@ async function main (): Promise<void> {
       }
       results.retail = steady
 
-      log(`${size} views: naive, the same ${scale.steady} events`)
+      log(`${size} views: naive, the same ${scale.steady} events (views only, then views and sv-update events)`)
       const naiveStore = createEmbeddedStore({ path: join(naiveDir, 'store.sqlite') })
       const naive = new NaiveRetail(naiveStore, pipeline, logger)
-      const nm = new Meter()
-      await naive.process(steadyBatches)
-      const naiveRun = nm.stop()
-      const compared = await compareViews(env.engines.store, naiveStore, view.collection)
-      const naiveCounters = { ...naive.counters }
-      results.naive = {
-        events: naiveCounters.events,
-        eventsPerS: naiveCounters.events / (naiveRun.wallMs / 1000),
-        triggers: naiveCounters.triggers,
-        rebuilds: naiveCounters.rebuilds,
-        queries: naiveCounters.queries,
-        viewWrites: naiveCounters.viewWrites,
-        cpuUsPerEvent: naiveRun.cpuMs * 1000 / naiveCounters.events,
-        sameViews: compared.mismatches === 0,
-        compared: compared.compared,
-        mismatches: compared.mismatches
-      }
-      log(`  naive ${Math.round(results.naive.eventsPerS)} events/s; views identical: ${results.naive.sameViews} (${compared.compared} compared)`)
+      results.naive = await runNaive(naive, naiveStore, env.engines.store, view.collection, steadyBatches)
+      const naiveEventsStore = createEmbeddedStore({ path: join(naiveEventsDir, 'store.sqlite') })
+      const naiveEventsLog = createEmbeddedEventLog({ path: join(naiveEventsDir, 'log.sqlite') })
+      const naiveEvents = new NaiveRetail(naiveEventsStore, pipeline, logger, naiveEventsLog)
+      results.naiveEvents = await runNaive(naiveEvents, naiveEventsStore, env.engines.store, view.collection, steadyBatches)
+      log(`  naive ${Math.round(results.naive.eventsPerS)} events/s, with sv-update events ${Math.round(results.naiveEvents.eventsPerS)}; views identical: ${results.naive.sameViews && results.naiveEvents.sameViews} (${results.naive.compared} compared)`)
 
       log(`${size} views: the same ${scale.steady} events, one stage at a time`)
       const stagedEnv = await openEnv(stagedDir, view.collection, logger)
@@ -179,19 +170,20 @@ async function main (): Promise<void> {
       log(`${size} views: fan-out, one tier shared by ${fanViews} views (patch, then rebuild, then naive)`)
       const patch = await runBacklog(env, pipeline, data.renameTier('bronze'))
       const rebuild = await runBacklog(env, rebuildPipeline, data.renameTier('bronze'))
-      const before = naive.counters.rebuilds
-      const fm = new Meter()
-      await naive.process(data.renameTier('bronze'))
-      const naiveFan = fm.stop()
-      const naiveFanRebuilds = naive.counters.rebuilds - before
+      const rename = data.renameTier('bronze')
+      const naiveFan = await naiveFanOut(naive, rename)
+      const naiveEventsFan = await naiveFanOut(naiveEvents, rename)
       await naiveStore.close()
+      await naiveEventsLog.close()
+      await naiveEventsStore.close()
       results.fanOut = {
         views: fanViews,
         patch: { seconds: patch.endToEnd.wallMs / 1000, viewsPerS: patch.patched / (patch.endToEnd.wallMs / 1000), patched: patch.patched },
         rebuild: { seconds: rebuild.endToEnd.wallMs / 1000, viewsPerS: rebuild.rebuilds / (rebuild.endToEnd.wallMs / 1000), rebuilds: rebuild.rebuilds },
-        naive: { seconds: naiveFan.wallMs / 1000, viewsPerS: naiveFanRebuilds / (naiveFan.wallMs / 1000), rebuilds: naiveFanRebuilds }
+        naive: naiveFan,
+        naiveEvents: naiveEventsFan
       }
-      log(`  patch ${Math.round(results.fanOut.patch.viewsPerS)} views/s, rebuild ${Math.round(results.fanOut.rebuild.viewsPerS)} views/s, naive ${Math.round(results.fanOut.naive.viewsPerS)} views/s`)
+      log(`  patch ${Math.round(results.fanOut.patch.viewsPerS)} views/s, rebuild ${Math.round(results.fanOut.rebuild.viewsPerS)} views/s, naive ${Math.round(naiveFan.viewsPerS)} views/s, with sv-update events ${Math.round(naiveEventsFan.viewsPerS)}`)
 
       log(`${size} views: physical limit (bulk upsert of the view documents)`)
       results.limit = await physicalLimit(env.engines.store, pipeline, view.collection, join(work, 'limit'))
@@ -199,17 +191,20 @@ async function main (): Promise<void> {
       await env.engines.close()
       rmSync(dir, { recursive: true, force: true })
       rmSync(naiveDir, { recursive: true, force: true })
+      rmSync(naiveEventsDir, { recursive: true, force: true })
     }
   } finally {
     rmSync(work, { recursive: true, force: true })
   }
 
   results.meta.totalS = (performance.now() - started) / 1000
-  if (results.retail !== undefined && results.limit !== undefined && results.naive !== undefined && results.fanOut !== undefined && results.freshness !== undefined) {
+  if (results.retail !== undefined && results.limit !== undefined && results.naive !== undefined && results.naiveEvents !== undefined && results.fanOut !== undefined && results.freshness !== undefined) {
     results.ratios = {
       ourOverLimit: results.fanOut.rebuild.viewsPerS / results.limit.insertDocsPerS,
       ourOverNaive: results.retail.endToEndEventsPerS / results.naive.eventsPerS,
-      fanOutOverNaive: results.fanOut.rebuild.viewsPerS / results.fanOut.naive.viewsPerS
+      fanOutOverNaive: results.fanOut.rebuild.viewsPerS / results.fanOut.naive.viewsPerS,
+      ourOverNaiveEvents: results.retail.endToEndEventsPerS / results.naiveEvents.eventsPerS,
+      fanOutOverNaiveEvents: results.fanOut.rebuild.viewsPerS / results.fanOut.naiveEvents.viewsPerS
     }
     const r = results.retail
     results.targets = [
@@ -217,7 +212,7 @@ async function main (): Promise<void> {
       { figure: 'view rebuilds/s (fan-out without patch)', target: '≥ 10,000', value: Math.round(results.fanOut.rebuild.viewsPerS).toLocaleString('en-US'), met: results.fanOut.rebuild.viewsPerS >= 10_000 },
       { figure: 'freshness p99 at half load', target: '≤ 50 ms', value: `${results.freshness.fromScheduled.p99} ms`, met: results.freshness.fromScheduled.p99 <= 50 },
       { figure: 'view rebuilds/s ÷ raw bulk upsert docs/s', target: '≥ 25%', value: `${(results.ratios.ourOverLimit * 100).toFixed(1)}%`, met: results.ratios.ourOverLimit >= 0.25 },
-      { figure: 'retail end-to-end events/s ÷ naive', target: '≥ 20×', value: `${results.ratios.ourOverNaive.toFixed(1)}×`, met: results.ratios.ourOverNaive >= 20 }
+      { figure: 'retail end-to-end events/s ÷ naive (same outputs: views and sv-update events)', target: '≥ 20×', value: `${results.ratios.ourOverNaiveEvents.toFixed(1)}× (${results.ratios.ourOverNaive.toFixed(1)}× over views only)`, met: results.ratios.ourOverNaiveEvents >= 20 }
     ]
   }
 
@@ -254,6 +249,38 @@ function writeRebuildVariant (work: string): string {
   const file = join(work, 'retail-rebuild.yaml')
   writeFileSync(file, stringify(config))
   return file
+}
+
+/** The naive reference on the steady events; its views are compared with braid's (`braidStore`). */
+async function runNaive (naive: NaiveRetail, naiveStore: Store, braidStore: Store, collection: string, batches: readonly TopicBatch[]): Promise<NonNullable<BenchResults['naive']>> {
+  const m = new Meter()
+  await naive.process(batches)
+  const run = m.stop()
+  const compared = await compareViews(braidStore, naiveStore, collection)
+  const c = { ...naive.counters }
+  return {
+    events: c.events,
+    eventsPerS: c.events / (run.wallMs / 1000),
+    triggers: c.triggers,
+    rebuilds: c.rebuilds,
+    queries: c.queries,
+    viewWrites: c.viewWrites,
+    svUpdates: c.svUpdates,
+    cpuUsPerEvent: run.cpuMs * 1000 / c.events,
+    sameViews: compared.mismatches === 0,
+    compared: compared.compared,
+    mismatches: compared.mismatches
+  }
+}
+
+/** The naive reference on the fan-out (one tier renamed): views rebuilt per second. */
+async function naiveFanOut (naive: NaiveRetail, rename: readonly TopicBatch[]): Promise<{ seconds: number, viewsPerS: number, rebuilds: number }> {
+  const before = naive.counters.rebuilds
+  const m = new Meter()
+  await naive.process(rename)
+  const run = m.stop()
+  const rebuilds = naive.counters.rebuilds - before
+  return { seconds: run.wallMs / 1000, viewsPerS: rebuilds / (run.wallMs / 1000), rebuilds }
 }
 
 /** Copies the SQLite files `names` (with their -wal and -shm companions) of directory `from` into `to`. */
