@@ -3,7 +3,7 @@
  * physical limit and the naive way measured in the same run. See bench/README.md.
  * @module
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -283,13 +283,24 @@ async function naiveFanOut (naive: NaiveRetail, rename: readonly TopicBatch[]): 
   return { seconds: run.wallMs / 1000, viewsPerS: rebuilds / (run.wallMs / 1000), rebuilds }
 }
 
-/** Copies the SQLite files `names` (with their -wal and -shm companions) of directory `from` into `to`. */
+/**
+ * Copies the SQLite files `names` (with their -wal and -shm companions) of directory `from` into
+ * `to`, and syncs the copies: their write-back would otherwise run under the phases measured next.
+ */
 function copyFiles (from: string, to: string, names: readonly string[]): void {
   mkdirSync(to, { recursive: true })
   for (const name of names) {
     for (const suffix of ['', '-wal', '-shm']) {
       const file = join(from, `${name}${suffix}`)
-      if (existsSync(file)) copyFileSync(file, join(to, `${name}${suffix}`))
+      if (!existsSync(file)) continue
+      const copy = join(to, `${name}${suffix}`)
+      copyFileSync(file, copy)
+      const fd = openSync(copy, 'r+')
+      try {
+        fsyncSync(fd)
+      } finally {
+        closeSync(fd)
+      }
     }
   }
 }
