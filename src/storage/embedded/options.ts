@@ -25,7 +25,7 @@ export const embeddedStoreDefaults = {
   /**
    * 2 GiB, the most better-sqlite3's SQLite maps. Once the file outgrows the page cache, reads that
    * miss it cost a read() each; mapped, they cost none. Measured on the retail bench at 1M views
-   * (≈ 6 GB store): 12% less CPU and 20 to 50% more events/s per rebuild (bench/README.md).
+   * (≈ 6 GB store): about 10% less CPU per view rebuild (bench/README.md).
    */
   mmapSizeMiB: 2_048,
   /** Ids per `IN (…)` list of getMany (SQLite allows 32,766 parameters per statement). */
