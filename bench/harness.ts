@@ -101,38 +101,41 @@ export interface BacklogResult {
  * stage and the whole pipeline take to drain the backlog.
  */
 export async function runBacklog (env: Env, pipeline: PipelineDefinition, batches: readonly TopicBatch[], timeoutMs = 30 * 60_000): Promise<BacklogResult> {
-  const service = serviceOf(env, pipeline)
-  const topics = topicsOf(pipeline)
-  await env.engines.log.ensureTopics(topics.map(name => ({ name })))
-  const events = countEvents(batches)
-  const a = new Meter()
-  for (const b of batches) await service.ingest(b.topic, b.messages)
-  const append = a.stop()
+  const { service, topics, append } = await ingestBacklog(env, pipeline, batches)
   const m = new Meter()
   const t0 = performance.now()
   await service.start()
-  let projectedMs = Number.NaN
-  for (;;) {
-    if (await consumerLag(env.engines.log, ingestionGroup, topics) === 0) {
-      projectedMs = performance.now() - t0
-      break
-    }
-    await sleep(5)
-  }
+  await untilProjected(env, topics)
+  const projectedMs = performance.now() - t0
   await service.idle(timeoutMs)
   const endToEnd = m.stop()
   const status = await service.status()
   await service.stop()
   const v = status.singleViews['customer_sv']
   return {
-    events,
+    events: countEvents(batches),
     append,
     projectedMs,
     endToEnd,
-    rebuilds: (v?.written ?? 0) + (v?.unchanged ?? 0),
+    rebuilds: buildsOf(v),
     viewsWritten: v?.written ?? 0,
     patched: v?.patched ?? 0
   }
+}
+
+/** A service of `pipeline` (not started) with `batches` appended to its topics; `append` measures the appends. */
+async function ingestBacklog (env: Env, pipeline: PipelineDefinition, batches: readonly TopicBatch[]): Promise<{ service: Service, topics: string[], append: Measured }> {
+  const service = serviceOf(env, pipeline)
+  const topics = topicsOf(pipeline)
+  await env.engines.log.ensureTopics(topics.map(name => ({ name })))
+  const a = new Meter()
+  for (const b of batches) await service.ingest(b.topic, b.messages)
+  return { service, topics, append: a.stop() }
+}
+
+/** Resolves once the ingestion consumer group has no lag on `topics` (projections written, rebuilds queued). */
+async function untilProjected (env: Env, topics: readonly string[]): Promise<void> {
+  while (await consumerLag(env.engines.log, ingestionGroup, topics) !== 0) await sleep(5)
 }
 
 export interface StagedResult {
@@ -151,14 +154,11 @@ export interface StagedResult {
  * stages run as separate services (the incumbent's Real-Time Updater and Single View Creator).
  */
 export async function runStaged (env: Env, pipeline: PipelineDefinition, view: string, batches: readonly TopicBatch[], timeoutMs = 30 * 60_000): Promise<StagedResult> {
-  const service = serviceOf(env, pipeline)
-  const topics = topicsOf(pipeline)
-  await env.engines.log.ensureTopics(topics.map(name => ({ name })))
-  for (const b of batches) await service.ingest(b.topic, b.messages)
+  const { service, topics } = await ingestBacklog(env, pipeline, batches)
   await service.setPaused('singleView', view, true)
   const p = new Meter()
   await service.start()
-  while (await consumerLag(env.engines.log, ingestionGroup, topics) !== 0) await sleep(5)
+  await untilProjected(env, topics)
   const projection = p.stop()
   const v = new Meter()
   await service.setPaused('singleView', view, false)
@@ -166,8 +166,12 @@ export async function runStaged (env: Env, pipeline: PipelineDefinition, view: s
   const views = v.stop()
   const status = await service.status()
   await service.stop()
-  const counters = status.singleViews[view]
-  return { events: countEvents(batches), projection, views, rebuilds: (counters?.written ?? 0) + (counters?.unchanged ?? 0) }
+  return { events: countEvents(batches), projection, views, rebuilds: buildsOf(status.singleViews[view]) }
+}
+
+/** The builds in a view's counters: written plus unchanged (failed builds are not counted). */
+function buildsOf (counters: { written: number, unchanged: number } | undefined): number {
+  return (counters?.written ?? 0) + (counters?.unchanged ?? 0)
 }
 
 export interface PacedResult {
