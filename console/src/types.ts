@@ -148,8 +148,9 @@ export interface DocumentSchema {
 export interface SvUpdate {
   operation: { type: 'INSERT' | 'UPDATE' | 'DELETE', timestamp: string }
   key: Doc
-  before: Doc | null
-  after: Doc | null
+  /** The view before and after; absent when the view publishes key-only events (`updateEvents: key`). */
+  before?: Doc | null
+  after?: Doc | null
 }
 
 // The write stream's answers are the server's own types.

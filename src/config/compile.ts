@@ -16,6 +16,7 @@ import type {
 } from '../model/single-view.ts'
 import type { FunctionSource, PipelineDraft, ProjectionDraft, SingleViewDraft } from './draft.ts'
 import { defaultSvUpdateTopic, loc } from './draft.ts'
+import { UpdateEvents } from '../model/single-view.ts'
 import { loadFunction } from './functions.ts'
 import type { LoadedFunction } from './functions.ts'
 import { listOf } from './problems.ts'
@@ -142,6 +143,7 @@ class Compiler {
       manualStrategies,
       patchRules,
       svUpdateTopic: sv.svUpdateTopic ?? defaultSvUpdateTopic(sv.name),
+      updateEvents: sv.updateEvents ?? UpdateEvents.full,
       ...(sv.svTriggerTopic === undefined ? {} : { svTriggerTopic: sv.svTriggerTopic })
     }
     if (sv.validator !== undefined) {

@@ -8,7 +8,7 @@ import type { EnginesConfig } from './native/engines-schema.ts'
 import type { NativeCommands } from './native/commands-schema.ts'
 import type { FormatType } from '../model/projection.ts'
 import type { SourceDefinition } from '../model/source.ts'
-import type { AggregationBlock, DeleteStrategy, ErEdge, StrategyPath, UpsertStrategy } from '../model/single-view.ts'
+import type { AggregationBlock, DeleteStrategy, ErEdge, StrategyPath, UpdateEvents, UpsertStrategy } from '../model/single-view.ts'
 import type { Loc, Problems } from './problems.ts'
 
 /** A function to load from a file. */
@@ -63,6 +63,8 @@ export interface SingleViewDraft {
   patchRules: Array<{ projection: string, source: FunctionSource, actionName: string }>
   /** Topic of sv-update events; `braid.<view>.sv-update` when absent. */
   svUpdateTopic?: string
+  /** What sv-update events carry; `full` when absent. */
+  updateEvents?: UpdateEvents
   /** Topic of sv-trigger events; none when absent. */
   svTriggerTopic?: string
   /** Extra mount path of the view's read routes. */

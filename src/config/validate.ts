@@ -59,6 +59,7 @@ export function validatePipeline (pipeline: PipelineDefinition, options: Validat
   checkProjections(pipeline, problems)
   checkTopicsAndCollections(pipeline, problems)
   checkEndpointBasePaths(pipeline, problems)
+  checkChainedViews(pipeline, problems)
   const singleViews = new Map<string, SingleViewDefinition>()
   for (const sv of pipeline.singleViews.values()) {
     singleViews.set(sv.name, new ViewValidator(pipeline, sv, problems, usage, options).run())
@@ -119,6 +120,16 @@ function checkTopicsAndCollections (pipeline: PipelineDefinition, problems: Prob
     useTopic(sv.svUpdateTopic, `the sv-update topic of single view "${sv.name}"`, loc.view(sv.name, 'updateTopic'))
     if (sv.svTriggerTopic !== undefined) useTopic(sv.svTriggerTopic, `the sv-trigger topic of single view "${sv.name}"`, loc.view(sv.name, 'triggerTopic'))
     useCollection(sv.collection, `single view "${sv.name}"`, loc.view(sv.name, 'collection'))
+  }
+}
+
+/** A view that other views join tells them of its changes with its sv-update events: they must carry the view. */
+function checkChainedViews (pipeline: PipelineDefinition, problems: Problems): void {
+  for (const upstream of pipeline.singleViews.values()) {
+    if (upstream.updateEvents === 'full') continue
+    const readers = [...pipeline.singleViews.values()].filter(v => v !== upstream && [...v.blocks.values()].some(b => b.dependencies.some(d => projectionsOf(d).includes(upstream.name))))
+    if (readers.length === 0) continue
+    problems.at(loc.view(upstream.name, 'updateEvents'), `single view "${upstream.name}" is joined by ${readers.map(v => `"${v.name}"`).join(', ')}, which ${readers.length === 1 ? 'learns' : 'learn'} of its changes from its sv-update events; updateEvents must be full (it is ${upstream.updateEvents})`)
   }
 }
 

@@ -40,6 +40,8 @@ export interface SingleViewDescription {
   /** Every projection (or view, when chained) the view reads, base first. */
   reads: string[]
   svUpdateTopic: string
+  /** What the sv-update events carry (`full`, `key`), or `none`: no events and no change feed. */
+  updateEvents: 'full' | 'key' | 'none'
   upsert: string
   delete: string
   validator: boolean

@@ -137,6 +137,13 @@ export const UpsertStrategy = { replace: 'replace', update: 'update' } as const
 export type UpsertStrategy = (typeof UpsertStrategy)[keyof typeof UpsertStrategy]
 export const DeleteStrategy = { delete: 'delete', virtualDelete: 'virtualDelete' } as const
 export type DeleteStrategy = (typeof DeleteStrategy)[keyof typeof DeleteStrategy]
+/**
+ * What the sv-update events of a view carry: `full` the view before and after the change (what the
+ * live change feed's `_q` filter and view chaining read), `key` the operation and the view key only
+ * (Mia's `ADD_BEFORE_AFTER_CONTENT=false`), `none` no events (Mia's `SEND_SV_UPDATE_TO_KAFKA=false`).
+ */
+export const UpdateEvents = { full: 'full', key: 'key', none: 'none' } as const
+export type UpdateEvents = (typeof UpdateEvents)[keyof typeof UpdateEvents]
 
 export interface SingleViewDefinition {
   name: string
@@ -165,6 +172,8 @@ export interface SingleViewDefinition {
   patchRules: PatchRule[]
   /** Topic where sv-update events of this view go. */
   svUpdateTopic: string
+  /** What the sv-update events carry, or none at all. */
+  updateEvents: UpdateEvents
   /** Topic where sv-trigger events (one per rebuild a projection change causes) go; none when absent. */
   svTriggerTopic?: string
   /**

@@ -161,7 +161,7 @@ export function createService (options: ServiceOptions): Service {
       await store.ensureCollections(pipelineCollections(pipeline, ingestor.collections()))
       await log.ensureTopics([
         ...topics,
-        ...[...pipeline.singleViews.values()].flatMap(v => v.svTriggerTopic === undefined ? [v.svUpdateTopic] : [v.svUpdateTopic, v.svTriggerTopic]),
+        ...[...pipeline.singleViews.values()].flatMap(v => [...v.updateEvents === 'none' ? [] : [v.svUpdateTopic], ...v.svTriggerTopic === undefined ? [] : [v.svTriggerTopic]]),
         ...[...pipeline.projections.values()].flatMap(p => p.prUpdateTopic === undefined ? [] : [p.prUpdateTopic]),
         deadLetterTopic
       ].map(name => ({ name })))

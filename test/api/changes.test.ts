@@ -3,10 +3,12 @@ import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/api/app.ts'
+import { loadPipeline } from '../../src/config/index.ts'
 import { formatEventId, parseEventId } from '../../src/api/changes.ts'
 import type { EventLog } from '../../src/event-log/event-log.ts'
 import { silentLogger } from '../../src/logger.ts'
 import type { Doc } from '../../src/model/document.ts'
+import type { UpdateEvents } from '../../src/model/single-view.ts'
 import type { BraidService } from '../../src/runtime/types.ts'
 import { customerRow, openPipeline, retail, retailConfig, tempDir, topics, waitFor, type Running } from '../runtime/harness.ts'
 
@@ -306,6 +308,68 @@ describe('GET /single-views/{name}/changes', () => {
     await closing.close()
     await waitFor(() => client.ended, 'the end of the stream')
     expect(client.events.map(e => e.event)).toEqual(['dropped'])
+  })
+})
+
+describe('GET /single-views/{name}/changes of a view with updateEvents key or none', () => {
+  /** The retail pipeline with customer_sv's updateEvents set, and its API listening. */
+  async function serve (updateEvents: UpdateEvents): Promise<{ running: Running, app: FastifyInstance, base: string }> {
+    const pipeline = await loadPipeline(retailConfig)
+    const def = pipeline.singleViews.get('customer_sv')
+    if (def === undefined) throw new Error('the retail example has no customer_sv')
+    def.updateEvents = updateEvents
+    const r = await openPipeline(pipeline, tempDir())
+    const a = await buildApp(r.service, { logger: silentLogger(), changes: { pollIntervalMs: 20, heartbeatMs: 100 } })
+    return { running: r, app: a, base: await listen(a) }
+  }
+
+  it('key: streams the operation and the key of each change, without documents, and refuses _q', async () => {
+    const served = await serve('key')
+    try {
+      const client = await open(`/single-views/customer_sv/changes?key=${encodeURIComponent(JSON.stringify({ email: 'kay@example.com' }))}`, {}, served.base)
+      const row = customerRow(400, { email: 'kay@example.com', first_name: 'Kay' })
+      for (const message of [retail.customer(customerRow(401, { email: 'other@example.com' })), retail.customer(row), retail.customer({ ...row, first_name: 'Kai' }, 'u', row)]) {
+        await served.running.service.ingest(topics.customers, [message])
+        await served.running.service.idle()
+      }
+      const events = await client.waitFor(2, 'kay@example.com')
+      expect(ops(events)).toEqual(['INSERT', 'UPDATE'])
+      expect(client.events.filter(e => e.event === 'sv-update')).toHaveLength(2)
+      for (const e of events) {
+        expect(Object.keys(e.data).sort()).toEqual(['key', 'operation', 'primaryKeys', 'source', 'storageNamespace'])
+      }
+
+      const res = await fetch(`${served.base}/single-views/customer_sv/changes?_q=${encodeURIComponent(JSON.stringify({ firstName: 'Kai' }))}`)
+      expect(res.status).toBe(400)
+      const body = await res.json() as Doc
+      expect(body).toMatchObject({ statusCode: 400, code: 'BRAID_QUERY_INVALID', details: { view: 'customer_sv', updateEvents: 'key' } })
+      expect(String(body['message'])).toMatch(/updateEvents: key.*set its updateEvents to full/)
+    } finally {
+      await served.app.close()
+      await served.running.close()
+    }
+  })
+
+  it('none: answers 404 (the usual body, with a message saying why there is no feed), and leaves the route out of the API document', async () => {
+    const served = await serve('none')
+    try {
+      const res = await fetch(`${served.base}/single-views/customer_sv/changes`, { headers: { accept: 'text/event-stream' } })
+      expect(res.status).toBe(404)
+      const body = await res.json() as Doc
+      expect(body['error']).toBe('not found')
+      expect(String(body['message'])).toMatch(/^single view customer_sv publishes no change events \(updateEvents: none\).*set its updateEvents to key or full/)
+      const document = await (await fetch(`${served.base}/documentation/json`)).json() as { paths: Record<string, unknown> }
+      expect(Object.keys(document.paths)).toContain('/single-views/customer_sv/')
+      expect(Object.keys(document.paths)).not.toContain('/single-views/customer_sv/changes')
+      // The view itself is built and read as usual.
+      await served.running.service.ingest(topics.customers, [retail.customer(customerRow(410, { email: 'quiet@example.com' }))])
+      await served.running.service.idle()
+      expect((await fetch(`${served.base}/single-views/customer_sv/count`)).status).toBe(200)
+      expect(await (await fetch(`${served.base}/single-views/customer_sv/count`)).json()).toBe(1)
+    } finally {
+      await served.app.close()
+      await served.running.close()
+    }
   })
 })
 

@@ -245,7 +245,8 @@ function model (options: { blocks: AggregationBlock[], key?: Record<string, stri
     delete: 'delete',
     manualStrategies: new Map(),
     patchRules: [],
-    svUpdateTopic: 'sv-update'
+    svUpdateTopic: 'sv-update',
+    updateEvents: 'full'
   }
   return {
     origin: 'code',

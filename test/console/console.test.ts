@@ -10,7 +10,7 @@
  * Needs `npm run build` (the service and the console); a stale or missing build is rebuilt first.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { appendFileSync, cpSync, mkdirSync } from 'node:fs'
+import { appendFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
@@ -385,6 +385,50 @@ describe('the web console against braid start --demo', () => {
       await narrow.close()
     }
     expectClean()
+  })
+
+  it('views with updateEvents key and none: the feed shows key-only changes and the view page reads the view again; no feed without events', async () => {
+    /** The retail example with customer_sv's updateEvents set. */
+    const variant = async (updateEvents: string): Promise<Braid> => {
+      const dir = tempDir(`braid-console-${updateEvents}-`)
+      cpSync(join(repoRoot, 'examples/retail'), dir, { recursive: true })
+      const config = join(dir, 'braid.yaml')
+      const text = readFileSync(config, 'utf8')
+      if (!text.includes('\n  customer_sv:\n')) throw new Error('the retail example no longer declares customer_sv as expected')
+      writeFileSync(config, text.replace('\n  customer_sv:\n', `\n  customer_sv:\n    updateEvents: ${updateEvents}\n`))
+      return await startBraid(config)
+    }
+    const [keyOnly, none] = await Promise.all([variant('key'), variant('none')])
+    const p = await newPage()
+    try {
+      await p.goto(`${keyOnly.base}/console/#/views/customer_sv`)
+      await p.locator('[data-testid=feed] li').first().waitFor({ timeout: 15_000 })
+      const first = p.locator('[data-testid=feed] li').first()
+      expect(await first.textContent()).toMatch(/^(INSERT|UPDATE|DELETE) \{"email":"[^"]+"\}/)
+      // Without the document there is no _id to link to.
+      expect(await first.locator('a').count()).toBe(0)
+
+      const [customer] = await (await fetch(`${keyOnly.base}/projections/customers/?_l=1&_s=customerId`)).json() as Doc[]
+      if (customer === undefined) throw new Error('no customer in the demo')
+      const [view] = await (await fetch(`${keyOnly.base}/single-views/customer_sv/?email=${encodeURIComponent(String(customer['email']))}`)).json() as Doc[]
+      if (view === undefined) throw new Error('no view for the first customer')
+      await p.goto(`${keyOnly.base}/console/#/views/customer_sv/doc/${encodeURIComponent(String(view['_id']))}`)
+      await p.locator('[data-testid=json]').first().waitFor()
+      await p.locator('[data-testid=live][data-state=open]').waitFor()
+      const phone = `+39 02 ${Date.now() % 10_000_000}`
+      const res = await fetch(`${keyOnly.base}/ingest/${topics.customers}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([customerUpdate(customer, { phone })]) })
+      expect(res.status).toBe(202)
+      await p.getByText(phone).first().waitFor({ timeout: 10_000 })
+      await p.locator('[data-testid=updated]').waitFor()
+
+      await p.goto(`${none.base}/console/#/views/customer_sv`)
+      await p.locator('[data-testid=documents] tbody tr').first().waitFor()
+      expect(await p.locator('[data-testid=no-feed]').textContent()).toContain('updateEvents: none')
+      expect(await p.locator('[data-testid=live]').count()).toBe(0)
+      expectClean()
+    } finally {
+      await p.close()
+    }
   })
 
   it('with API keys configured: asks for a token on 401, sends it on every call (live feed included), and shows a 403 clearly', async () => {

@@ -118,6 +118,7 @@ export function view (options: {
     manualStrategies: new Map(),
     patchRules: [],
     svUpdateTopic: `${name}.sv-update`,
+    updateEvents: 'full',
     ...rest
   }
 }

@@ -60,7 +60,8 @@ const feedSize = 30
 
 function ViewSearch ({ def, route, all }: { def: SingleViewDescription, route: Route, all: SingleViewDescription[] }) {
   const [events, setEvents] = useState<LiveEvent[]>([])
-  const stream = useChangeStream(`/single-views/${seg(def.name)}/changes`, useCallback((e: LiveEvent) => setEvents(list => [e, ...list].slice(0, feedSize)), []))
+  const feed = def.updateEvents !== 'none'
+  const stream = useChangeStream(feed ? `/single-views/${seg(def.name)}/changes` : null, useCallback((e: LiveEvent) => setEvents(list => [e, ...list].slice(0, feedSize)), []))
   const c = useLiveStatus().status?.singleViews[def.name]
   return (
     <section class='page' data-testid='page-views'>
@@ -74,13 +75,14 @@ function ViewSearch ({ def, route, all }: { def: SingleViewDescription, route: R
       <div class='split'>
         <CollectionBrowser api='single-views' page='views' name={def.name} keyFields={Object.keys(def.key)} route={route} />
         <aside class='feed' aria-label='Live changes'>
-          <h2>Live changes <LiveBadge state={stream} /></h2>
-          {events.length === 0
+          <h2>Live changes {feed ? <LiveBadge state={stream} /> : null}</h2>
+          {!feed
+            ? <p class='muted' data-testid='no-feed'>{def.name} publishes no change events (<code>updateEvents: none</code>), so it has no live feed.</p>
+            : events.length === 0
             ? <p class='muted'>Changes to {def.name} appear here as they are written.</p>
             : <ol class='feed-list' data-testid='feed'>
               {events.map(e => {
-                const doc = e.after ?? e.before
-                const id = doc?.['_id']
+                const id = (e.after ?? e.before)?.['_id']
                 return (
                   <li key={`${e.eventId}-${e.receivedAt}`}>
                     <span class={`op op-${e.operation.type.toLowerCase()}`}>{e.operation.type}</span>{' '}
@@ -109,18 +111,21 @@ function identifierOf (def: SingleViewDescription, doc: Doc): Doc {
 function ViewDocument ({ def, id }: { def: SingleViewDescription, id: string }) {
   const base = `/single-views/${seg(def.name)}`
   const fetched = useJson<Doc>(`${base}/${seg(id)}`)
-  const [live, setLive] = useState<{ id: string, doc: Doc | null, at: number, operation: string } | null>(null)
+  // `doc` is undefined after a key-only event (`updateEvents: key`): the view is read again instead.
+  const [live, setLive] = useState<{ id: string, doc: Doc | null | undefined, at: number, operation: string } | null>(null)
   const [lineageTick, setLineageTick] = useState(0)
   const current = live !== null && live.id === id ? live : null
-  const doc = current !== null ? current.doc : fetched.data ?? null
+  const doc = current !== null && current.doc !== undefined ? current.doc : fetched.data ?? null
   const keyDoc = fetched.data === undefined ? null : keyOf(def, fetched.data)
-  const streamPath = keyDoc === null ? null : withQuery(`${base}/changes`, { key: JSON.stringify(keyDoc) })
+  const feed = def.updateEvents !== 'none'
+  const streamPath = keyDoc === null || !feed ? null : withQuery(`${base}/changes`, { key: JSON.stringify(keyDoc) })
+  const reloadDocument = fetched.reload
   const stream = useChangeStream(streamPath, useCallback((e: LiveEvent) => {
+    if (e.after === undefined) reloadDocument()
     setLive({ id, doc: e.after, at: e.receivedAt, operation: e.operation.type })
     setLineageTick(t => t + 1)
-  }, [id]))
+  }, [id, reloadDocument]))
   // Read the view again once the feed is open: a change written in between is not missed.
-  const reloadDocument = fetched.reload
   useEffect(() => { if (stream.state === 'open') reloadDocument() }, [stream.state, reloadDocument])
 
   if (fetched.error !== undefined) {
@@ -134,7 +139,7 @@ function ViewDocument ({ def, id }: { def: SingleViewDescription, id: string }) 
       <header class='page-head'>
         <h1><a href={href(['views', def.name])}>{def.name}</a> / <code>{inlineJson(keyDoc, 80)}</code></h1>
         <p>
-          <LiveBadge state={stream} />{' '}
+          {feed ? <LiveBadge state={stream} /> : null}{' '}
           {current === null ? null : <span class='badge flash' key={current.at} data-testid='updated'>{current.operation} at {formatTime(new Date(current.at).toISOString())}</span>}
         </p>
       </header>

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { BraidError } from '../../errors.ts'
 import type { BraidService } from '../../runtime/types.ts'
 import { ChangeStream, changesDefaults, parseChangesQuery, type ChangesOptions } from '../changes.ts'
 import type { QueryString } from '../query.ts'
@@ -13,7 +14,8 @@ type Request = FastifyRequest<{ Querystring: QueryString }>
  * `GET /single-views/{name}/changes`: the view's sv-update events as Server-Sent Events, filtered by
  * `key` (the JSON view key) and `_q` (a Mongo filter on `after ?? before`), resumable with
  * `Last-Event-ID` (or `?lastEventId=`). Parameters are checked before the stream starts (400, 404 in
- * the usual JSON bodies); then every client gets its own log reader (see ../changes.ts).
+ * the usual JSON bodies); then every client gets its own log reader (see ../changes.ts). A view
+ * with `updateEvents: key` streams events without documents (no `_q`); one with `none` has no feed.
  */
 export function registerChangesRoutes (app: FastifyInstance, service: BraidService, options: ChangesOptions = {}): void {
   const opts: Required<ChangesOptions> = { ...changesDefaults, ...options }
@@ -28,9 +30,19 @@ export function registerChangesRoutes (app: FastifyInstance, service: BraidServi
     const name = def.name
     const schema = singleViewSchema(service.pipeline, def)
     const doc = { kind: 'single-views' as const, name, schema, base: `/single-views/${name}` }
-    app.get(`/single-views/${routeSegment(name)}/changes`, { config: { scope: readScope(name) }, ...documented(readRouteSchema('changes', doc)) }, async (request: Request, reply: FastifyReply) => {
+    const path = `/single-views/${routeSegment(name)}/changes`
+    if (def.updateEvents === 'none') {
+      // Not in the API document; a client that asks gets the usual 404 body, and a message saying why.
+      const message = `single view ${name} publishes no change events (updateEvents: none), so it has no change feed; set its updateEvents to key or full to follow its changes`
+      app.get(path, { config: { scope: readScope(name) }, ...documented({ hide: true }) }, async (_request, reply) => reply.code(404).send({ error: 'not found', message }))
+      continue
+    }
+    app.get(path, { config: { scope: readScope(name) }, ...documented(readRouteSchema('changes', doc)) }, async (request: Request, reply: FastifyReply) => {
       const header = request.headers['last-event-id']
       const query = parseChangesQuery(request.query, Array.isArray(header) ? header[header.length - 1] : header, schema)
+      if (query.filter !== undefined && def.updateEvents !== 'full') {
+        throw new BraidError('BRAID_QUERY_INVALID', `_q filters the view documents of the change events, and single view ${name} publishes its changes without them (updateEvents: ${def.updateEvents}); follow one view with key, or set its updateEvents to full`, { details: { view: name, updateEvents: def.updateEvents } })
+      }
 
       reply.hijack()
       // A subscription is idle between events: exempt from the idle-socket timeout (api.timeouts.connectionMs).

@@ -93,6 +93,7 @@ function describeView (v: SingleViewDefinition): SingleViewDescription {
     baseProjection: v.baseProjection,
     reads: [...reads],
     svUpdateTopic: v.svUpdateTopic,
+    updateEvents: v.updateEvents,
     upsert: v.upsert,
     delete: v.delete,
     validator: v.validator !== undefined,

@@ -3,12 +3,13 @@
  * `aggregation.json`, `singleViewKey.json`, and optionally `validator.js`, the `__fromFile__` files,
  * `projectionChangesSchema.json` (strategy paths), `svTriggerHandlerCustomConfig.json` (patch rules),
  * `kafkaProjectionUpdates.json` (manual strategies) and braid's own `settings.json`
- * (`upsertStrategy`, `deleteStrategy`, `collection`, `svUpdateTopic`, `endpointBasePath`).
+ * (`upsertStrategy`, `deleteStrategy`, `collection`, `svUpdateTopic`, `sendSvUpdateToKafka`,
+ * `addBeforeAfterContent`, `endpointBasePath`).
  * @module
  */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { DeleteStrategy, UpsertStrategy } from '../../model/single-view.ts'
+import { DeleteStrategy, UpdateEvents, UpsertStrategy } from '../../model/single-view.ts'
 import type { StrategyPath } from '../../model/single-view.ts'
 import type { FunctionSource, SingleViewDraft } from '../draft.ts'
 import { loc } from '../draft.ts'
@@ -87,7 +88,7 @@ function readSettings (dir: string, svDir: string, draft: SingleViewDraft, probl
   if (!file.exists()) return
   const root = file.readObject()
   if (root === undefined) return
-  root.warnUnknown(['upsertStrategy', 'deleteStrategy', 'collection', 'svUpdateTopic', 'endpointBasePath'])
+  root.warnUnknown(['upsertStrategy', 'deleteStrategy', 'collection', 'svUpdateTopic', 'sendSvUpdateToKafka', 'addBeforeAfterContent', 'endpointBasePath'])
   const upsert = root.string('upsertStrategy')
   if (upsert !== undefined) {
     if (upsertStrategies.includes(upsert)) draft.upsert = upsert as UpsertStrategy
@@ -107,6 +108,14 @@ function readSettings (dir: string, svDir: string, draft: SingleViewDraft, probl
   if (topic !== undefined) {
     draft.svUpdateTopic = topic
     root.register(loc.view(draft.name, 'updateTopic'), 'svUpdateTopic')
+  }
+  // SEND_SV_UPDATE_TO_KAFKA and ADD_BEFORE_AFTER_CONTENT, with the SVC's defaults (false) once either is
+  // given; without both, braid's default (full events: the live feed and chaining need them).
+  const send = root.boolean('sendSvUpdateToKafka')
+  const beforeAfter = root.boolean('addBeforeAfterContent')
+  if (send !== undefined || beforeAfter !== undefined) {
+    draft.updateEvents = send !== true ? UpdateEvents.none : beforeAfter === true ? UpdateEvents.full : UpdateEvents.key
+    root.register(loc.view(draft.name, 'updateEvents'), send !== true ? 'sendSvUpdateToKafka' : 'addBeforeAfterContent')
   }
   const basePath = root.string('endpointBasePath')
   if (basePath !== undefined) {

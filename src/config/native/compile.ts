@@ -251,6 +251,10 @@ class ViewCompiler {
       patchRules: []
     }
     if (sv.updateTopic !== undefined) draft.svUpdateTopic = sv.updateTopic
+    if (sv.updateEvents !== undefined) {
+      draft.updateEvents = sv.updateEvents
+      this.#set(loc.view(name, 'updateEvents'), this.#at('updateEvents'))
+    }
     if (sv.triggerTopic !== undefined) {
       draft.svTriggerTopic = sv.triggerTopic
       this.#set(loc.view(name, 'triggerTopic'), this.#at('triggerTopic'))

@@ -21,7 +21,8 @@ export const nativeDefaults = {
   upsert: 'replace',
   viewDelete: 'delete',
   states: ['PUBLIC'],
-  updateTopic: 'braid.<view>.sv-update'
+  updateTopic: 'braid.<view>.sv-update',
+  updateEvents: 'full'
 } as const
 
 /** Names usable as aliases in field references: no dots. */
@@ -260,6 +261,7 @@ const singleView = object({
   })),
   collection: optional(string({ description: 'Store collection of the views. Defaults to the view name.', minLength: 1 })),
   updateTopic: optional(string({ description: 'Topic of the sv-update events of this view.', default: nativeDefaults.updateTopic, minLength: 1 })),
+  updateEvents: optional(oneOf(['full', 'key', 'none'], { description: 'What the sv-update events of this view carry: `full` the view before and after the change (the live feed\'s `_q` filter and views that join this view need it), `key` only the operation and the view key, `none` no events at all (no live feed). Smaller events make the view stage faster.', default: nativeDefaults.updateEvents })),
   triggerTopic: optional(string({ description: 'Also emit an sv-trigger event (Mia\'s shape, `messageSchema` sv-trigger v1.0.0) to this topic for every rebuild a projection change causes, for consumers of the incumbent\'s event-driven architecture. Off by default.', minLength: 1 })),
   endpointBasePath: optional(endpointBasePath('single view'))
 }, { description: 'A single view: one document per base record, kept current.' })

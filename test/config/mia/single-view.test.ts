@@ -56,7 +56,7 @@ describe('readSingleView', () => {
       'single-views/sv/settings.json#upsertStrategy: must be one of: replace, update (custom upsert functions are not supported)',
       'single-views/sv/settings.json#deleteStrategy: must be one of: delete, virtualDelete (custom delete functions are not supported)'
     ])
-    expect(problems.warnings()).toEqual(['single-views/sv/settings.json#extra: unknown property, ignored; expected one of: upsertStrategy, deleteStrategy, collection, svUpdateTopic, endpointBasePath'])
+    expect(problems.warnings()).toEqual(['single-views/sv/settings.json#extra: unknown property, ignored; expected one of: upsertStrategy, deleteStrategy, collection, svUpdateTopic, sendSvUpdateToKafka, addBeforeAfterContent, endpointBasePath'])
   })
 
   it('readSingleView should report a missing or empty key and malformed optional files', () => {
