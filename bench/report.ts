@@ -100,8 +100,13 @@ export interface BenchResults {
     projection: { seconds: number, eventsPerS: number, cpuUsPerEvent: number }
     views: { seconds: number, rebuildsPerS: number, cpuUsPerRebuild: number }
   }
+  /**
+   * The steady retail events again, from the same starting store, with the view's `updateEvents` set
+   * to `key` and to `none` (the main run is `full`, the default).
+   */
+  updateEvents?: Array<{ mode: 'key' | 'none', endToEndEventsPerS: number, cpuUsPerEvent: number }>
   limit?: { docs: number, avgDocBytes: number, insertDocsPerS: number, replaceDocsPerS: number }
-  ratios?: { ourOverLimit: number, ourOverNaive: number, fanOutOverNaive: number, ourOverNaiveEvents: number, fanOutOverNaiveEvents: number }
+  ratios?: { ourOverLimit: number, ourOverNaive: number, fanOutOverNaive: number, ourOverNaiveEvents: number, fanOutOverNaiveEvents: number, noEventsOverNaive?: number }
   targets?: Array<{ figure: string, target: string, value: string, met: boolean }>
 }
 
@@ -166,6 +171,19 @@ export function markdown (r: BenchResults): string {
     out.push(`| views: claim, aggregate, validate, write, sv-update events | ${fmt(g.rebuilds)} rebuilds | ${fmt(g.views.seconds, 2)} s | ${fmt(g.views.rebuildsPerS)} rebuilds/s | ${fmt(g.views.cpuUsPerRebuild, 1)} µs/rebuild (${fmt(viewCores * 100)}% of a core) | Single View Creator: 1,000 single views/min (16.7/s), CPU limit 0.7 core | ${fmt(g.views.rebuildsPerS / incumbent.creatorPerS)}× | ${fmt((g.views.rebuildsPerS / Math.max(viewCores, 1e-9)) / (incumbent.creatorPerS / incumbent.creatorCores))}× |`)
     out.push('')
     out.push('"Per core" divides each rate by the CPU it used: braid\'s measured share of a core, the incumbent\'s CPU limit (the most it may use, which favours it).')
+    out.push('')
+  }
+  if (r.updateEvents !== undefined && r.retail !== undefined) {
+    const full = r.retail
+    out.push(`## What the sv-update events carry (the same ${fmt(full.events)} events, same starting store)`)
+    out.push('')
+    out.push('The view\'s `updateEvents`: `full` (the default, the main run above) sends the view before and after each change, `key` only the operation and the view key, `none` no events (the incumbent\'s default). The naive reference that makes the same outputs is "naive + events" for `full` and "naive, views only" for `none`.')
+    out.push('')
+    out.push('| updateEvents | end-to-end events/s | CPU per event | ÷ full | naive with the same outputs |')
+    out.push('|---|---:|---:|---:|---:|')
+    const same = (mode: string, perS: number): string => mode === 'full' && r.naiveEvents !== undefined ? `${fmt(perS / r.naiveEvents.eventsPerS, 1)}× naive + events` : mode === 'none' && r.naive !== undefined ? `${fmt(perS / r.naive.eventsPerS, 1)}× naive, views only` : ''
+    out.push(`| full | ${fmt(full.endToEndEventsPerS)} | ${fmt(full.cpuUsPerEvent, 1)} µs | 1.00 | ${same('full', full.endToEndEventsPerS)} |`)
+    for (const u of r.updateEvents) out.push(`| ${u.mode} | ${fmt(u.endToEndEventsPerS)} | ${fmt(u.cpuUsPerEvent, 1)} µs | ${fmt(u.endToEndEventsPerS / full.endToEndEventsPerS, 2)} | ${same(u.mode, u.endToEndEventsPerS)} |`)
     out.push('')
   }
   if (r.freshness !== undefined) {
