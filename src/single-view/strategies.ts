@@ -67,13 +67,15 @@ export async function affectedIdentifiers (def: SingleViewDefinition, er: ErSche
   }
 
   const frontier = new Map<StrategyNode, Map<string, Reached>>()
-  // Documents read from the store are told apart by _id; the changed documents by content (before
-  // and after share their _id but may hold different foreign keys).
-  const reach = (node: StrategyNode, doc: Doc, from: Pick<Reached, 'eventTime' | 'origin'>, byContent = false): void => {
+  // Documents read from the store are told apart by _id. The changed documents are each walked: the
+  // versions of one record share their _id but may hold different foreign keys, and two equal
+  // versions cost less to walk twice (the lookups keep one of each value) than to compare.
+  let changed = 0
+  const reach = (node: StrategyNode, doc: Doc, from: Pick<Reached, 'eventTime' | 'origin'>, isChange = false): void => {
     let docs = frontier.get(node)
     if (docs === undefined) frontier.set(node, docs = new Map())
     const id = doc['_id']
-    const k = id === undefined || byContent ? `c${stableStringify(doc)}` : `i${valueKey(id)}`
+    const k = isChange ? `v${changed++}` : id === undefined ? `c${stableStringify(doc)}` : `i${valueKey(id)}`
     const known = docs.get(k)
     if (known === undefined) docs.set(k, { doc, eventTime: from.eventTime, origin: from.origin })
     else if (from.eventTime < known.eventTime) {
