@@ -155,6 +155,16 @@ export class RetailData {
     return this.customers.filter(c => c['tier_code'] === code).length
   }
 
+  /** `count` marked updates (seqs `from`…) as a backlog in 1000-message batches: the freshness traffic's maximum rate. */
+  markedBacklog (from: number, count: number): TopicBatch[] {
+    const b = new Batcher()
+    for (let seq = from; seq < from + count; seq++) {
+      const e = this.markedEvent(seq)
+      b.push(e.topic, e.message)
+    }
+    return b.flush()
+  }
+
   /**
    * One update whose effect is visible in the view as a marker (freshness): a phone, a preference
    * channel, an order status or a line quantity carrying `seq`. Parse it back with `markersOfView`.

@@ -191,14 +191,16 @@ export interface PacedResult {
 /**
  * A paced producer at `rate` events/s for `durationS`, one marked update per event; a view is visible
  * when the store write that carries it has committed. Events of the first `warmupS` are not counted.
+ * Markers start at `firstSeq`, above every marker already in the views: an older, higher marker would
+ * count a new event as visible before it is.
  */
-export async function runPaced (env: Env, pipeline: PipelineDefinition, data: RetailData, rate: number, durationS: number, warmupS = 1): Promise<PacedResult> {
+export async function runPaced (env: Env, pipeline: PipelineDefinition, data: RetailData, rate: number, durationS: number, firstSeq = 0, warmupS = 1): Promise<PacedResult> {
   const service = serviceOf(env, pipeline)
   await service.start()
   const pending = new Map<string, Array<{ seq: number, scheduled: number, appended: number }>>()
   const latencies: number[] = []
   const fromAppend: number[] = []
-  const warmupSeq = Math.floor(rate * warmupS)
+  const warmupSeq = firstSeq + Math.floor(rate * warmupS)
   env.probe.listener = (docs, at) => {
     for (const doc of docs) {
       markersOfView(doc, (entity, seq) => {
@@ -228,7 +230,7 @@ export async function runPaced (env: Env, pipeline: PipelineDefinition, data: Re
     }
     const byTopic = new Map<string, Array<{ message: TopicBatch['messages'][number], marker: Marker, scheduled: number }>>()
     for (; seq < due && seq < total; seq++) {
-      const e = data.markedEvent(seq)
+      const e = data.markedEvent(firstSeq + seq)
       const list = byTopic.get(e.topic) ?? []
       list.push({ message: e.message, marker: e.marker, scheduled: start + seq * 1000 / rate })
       byTopic.set(e.topic, list)

@@ -67,6 +67,8 @@ export interface BenchResults {
   primaryViews: number
   retail?: SteadyFigures
   freshness?: {
+    /** The freshness traffic (marked updates) as a backlog: half load is half of its sustained rate. */
+    maximum: { events: number, endToEndEventsPerS: number, sustainedEventsPerS: number, rebuilds: number, cpuUsPerEvent: number }
     targetRate: number
     achievedRate: number
     events: number
@@ -189,6 +191,8 @@ export function markdown (r: BenchResults): string {
   if (r.freshness !== undefined) {
     const f = r.freshness
     out.push(`## Freshness at half load (${fmt(f.targetRate)} events/s target, ${fmt(f.achievedRate)} sent, ${fmt(f.measured)} events measured)`)
+    out.push('')
+    out.push(`Every event is an update that carries a marker (a phone, a preference channel, an order status, a line quantity). The same traffic as a backlog of ${fmt(f.maximum.events)} events ran at ${fmt(f.maximum.endToEndEventsPerS)} events/s end to end (${fmt(f.maximum.rebuilds)} rebuilds, ${fmt(f.maximum.cpuUsPerEvent, 1)} µs CPU per event), ${fmt(f.maximum.sustainedEventsPerS)} events/s with the producer in the same thread; the paced producer sends half of that.`)
     out.push('')
     out.push('| from | p50 | p99 | p99.9 | max |')
     out.push('|---|---:|---:|---:|---:|')
