@@ -27,7 +27,7 @@ export interface BenchArgs {
   scenario: 'all' | 'retail'
   /** Where results go (default bench/results). */
   out: string | undefined
-  /** Writes a CPU profile of each steady retail phase into this directory (`steady-<views>.cpuprofile`). */
+  /** Writes CPU profiles into this directory: each steady retail phase (`steady-<views>.cpuprofile`) and the paced freshness phase (`freshness-<views>.cpuprofile`). */
   profile: string | undefined
 }
 

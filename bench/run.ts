@@ -168,7 +168,7 @@ async function main (): Promise<void> {
       const rate = Math.max(100, Math.round(traffic.sustainedEventsPerS / 2))
       log(`  ${Math.round(traffic.endToEndEventsPerS)} events/s end to end, ${Math.round(traffic.sustainedEventsPerS)} sustained with the producer`)
       log(`${size} views: freshness, paced at ${rate} events/s (half of ${Math.round(traffic.sustainedEventsPerS)}) for ${args.duration} s`)
-      const paced = await runPaced(env, pipeline, data, rate, args.duration, scale.steady)
+      const paced = await profiled(args.profile, `freshness-${size}`, async () => await runPaced(env, pipeline, data, rate, args.duration, scale.steady))
       results.freshness = {
         maximum: { events: traffic.events, endToEndEventsPerS: traffic.endToEndEventsPerS, sustainedEventsPerS: traffic.sustainedEventsPerS, rebuilds: traffic.rebuilds, cpuUsPerEvent: traffic.cpuUsPerEvent },
         targetRate: rate,
