@@ -10,13 +10,13 @@ import type { CommandFunction } from '../model/command.ts'
 import { builtinCasts, resolveCast } from '../projections/casts.ts'
 import { compileCommands } from './commands.ts'
 import type { CastFunction, CustomAdapterFunction, FieldMapping, ProjectionDefinition } from '../model/projection.ts'
+import { UpdateEvents } from '../model/single-view.ts'
 import type {
   AggregationBlock, AggregationFunction, ErEdge, ErSchema, IdentifierFunction, PatchRule, PipelineDefinition,
   SingleViewDefinition, StrategyFunction, Validator
 } from '../model/single-view.ts'
 import type { FunctionSource, PipelineDraft, ProjectionDraft, SingleViewDraft } from './draft.ts'
 import { defaultSvUpdateTopic, loc } from './draft.ts'
-import { UpdateEvents } from '../model/single-view.ts'
 import { loadFunction } from './functions.ts'
 import type { LoadedFunction } from './functions.ts'
 import { listOf } from './problems.ts'

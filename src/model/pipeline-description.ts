@@ -3,7 +3,7 @@
  * Pure types (the console imports them too).
  * @module
  */
-import type { ErCondition } from './single-view.ts'
+import type { ErCondition, UpdateEvents } from './single-view.ts'
 
 export interface PipelineDescription {
   system: string
@@ -41,7 +41,7 @@ export interface SingleViewDescription {
   reads: string[]
   svUpdateTopic: string
   /** What the sv-update events carry (`full`, `key`), or `none`: no events and no change feed. */
-  updateEvents: 'full' | 'key' | 'none'
+  updateEvents: UpdateEvents
   upsert: string
   delete: string
   validator: boolean

@@ -41,7 +41,7 @@ export function registerChangesRoutes (app: FastifyInstance, service: BraidServi
       const header = request.headers['last-event-id']
       const query = parseChangesQuery(request.query, Array.isArray(header) ? header[header.length - 1] : header, schema)
       if (query.filter !== undefined && def.updateEvents !== 'full') {
-        throw new BraidError('BRAID_QUERY_INVALID', `_q filters the view documents of the change events, and single view ${name} publishes its changes without them (updateEvents: ${def.updateEvents}); follow one view with key, or set its updateEvents to full`, { details: { view: name, updateEvents: def.updateEvents } })
+        throw new BraidError('BRAID_QUERY_INVALID', `_q filters the view documents of the change events, and single view ${name} publishes its changes without them (updateEvents: ${def.updateEvents}); filter by the view key (key=) instead, or set its updateEvents to full`, { details: { view: name, updateEvents: def.updateEvents } })
       }
 
       reply.hijack()
