@@ -5,7 +5,7 @@ import Database from 'better-sqlite3'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { BraidError } from '../../src/errors.ts'
 import { createEmbeddedStore, type EmbeddedStore, type EmbeddedStoreOptions } from '../../src/storage/embedded/index.ts'
-import type { CollectionSpec } from '../../src/storage/store.ts'
+import type { CollectionSpec, IndexSpec } from '../../src/storage/store.ts'
 import { runStoreContract } from '../contract/store.contract.ts'
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'braid-store-'))
@@ -244,6 +244,8 @@ describe('embedded store', () => {
     expect(() => createEmbeddedStore({ path: ':memory:', mmapSizeMiB: -1 })).toThrow(expect.objectContaining({ code: 'BRAID_CONFIG_INVALID', message: expect.stringContaining('mmapSizeMiB') }))
     const store = openStore()
     await expect(store.ensureCollections([{ name: 'x', primaryKey: ['k'], indexes: [{ fields: ['a"b'] }] }])).rejects.toMatchObject({ code: 'BRAID_CONFIG_INVALID' })
+    // An index given as a bare list of fields (not { fields }) is named, not a TypeError.
+    await expect(store.ensureCollections([{ name: 'x', primaryKey: ['k'], indexes: [['a'] as unknown as IndexSpec] }])).rejects.toMatchObject({ code: 'BRAID_CONFIG_INVALID', message: expect.stringContaining('["a"] is not { fields: [...] }') })
     await fill(store, 3)
     await expect(store.find('orders', { $bogus: 1 })).rejects.toMatchObject({ code: 'BRAID_QUERY_INVALID' })
     await expect(store.find('orders', {}, { projection: { a: 1, b: 0 } })).rejects.toMatchObject({ code: 'BRAID_QUERY_INVALID' })

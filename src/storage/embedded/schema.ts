@@ -128,9 +128,14 @@ export function loadCollections (db: Database, previous?: ReadonlyMap<string, Co
 function validateSpec (spec: CollectionSpec): IndexSpec[] {
   const problems: string[] = []
   if (typeof spec.name !== 'string' || spec.name === '') problems.push('name: must be a non-empty string')
+  if (!Array.isArray(spec.indexes)) problems.push('indexes: must be a list of { fields: [...] }')
   // The primary key needs no index of its own: the id column (keyId of the key fields) is the table's key.
-  const indexes: IndexSpec[] = [{ fields: ['_id'] }, ...spec.indexes]
+  const indexes: IndexSpec[] = [{ fields: ['_id'] }, ...Array.isArray(spec.indexes) ? spec.indexes : []]
   for (const ix of indexes) {
+    if (!Array.isArray(ix?.fields)) {
+      problems.push(`indexes: ${JSON.stringify(ix)} is not { fields: [...] }`)
+      continue
+    }
     if (ix.fields.length === 0) problems.push('indexes: an index needs at least one field')
     for (const f of ix.fields) {
       if (!isExpressiblePath(f)) problems.push(`indexes: field ${JSON.stringify(f)} cannot be indexed (empty segment or double quote)`)
