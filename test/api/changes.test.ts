@@ -344,6 +344,8 @@ describe('GET /single-views/{name}/changes of a view with updateEvents key or no
       const body = await res.json() as Doc
       expect(body).toMatchObject({ statusCode: 400, code: 'BRAID_QUERY_INVALID', details: { view: 'customer_sv', updateEvents: 'key' } })
       expect(String(body['message'])).toMatch(/updateEvents: key.*set its updateEvents to full/)
+      const document = await (await fetch(`${served.base}/documentation/json`)).json() as { paths: Record<string, { get?: { description?: string } }> }
+      expect(document.paths['/single-views/customer_sv/changes']?.get?.description).toContain('without the documents (`updateEvents: key`)')
     } finally {
       await served.app.close()
       await served.running.close()

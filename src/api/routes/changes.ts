@@ -37,7 +37,9 @@ export function registerChangesRoutes (app: FastifyInstance, service: BraidServi
       app.get(path, { config: { scope: readScope(name) }, ...documented({ hide: true }) }, async (_request, reply) => reply.code(404).send({ error: 'not found', message }))
       continue
     }
-    app.get(path, { config: { scope: readScope(name) }, ...documented(readRouteSchema('changes', doc)) }, async (request: Request, reply: FastifyReply) => {
+    const routeSchema = readRouteSchema('changes', doc)
+    if (def.updateEvents === 'key') routeSchema.description = `${String(routeSchema.description)} This view publishes its changes without the documents (\`updateEvents: key\`): events carry the operation and the view key, and \`_q\` is refused.`
+    app.get(path, { config: { scope: readScope(name) }, ...documented(routeSchema) }, async (request: Request, reply: FastifyReply) => {
       const header = request.headers['last-event-id']
       const query = parseChangesQuery(request.query, Array.isArray(header) ? header[header.length - 1] : header, schema)
       if (query.filter !== undefined && def.updateEvents !== 'full') {
