@@ -20,6 +20,7 @@ import type {
   AggregationBlock, Dependency, ErEdge, PipelineDefinition, ProjectionDependency, SelectDependency,
   SingleViewDefinition, ValueRef
 } from '../model/single-view.ts'
+import { readsProjection } from '../single-view/plan.ts'
 import { isConstant } from '../single-view/values.ts'
 import { conditionFields, readCondition } from './conditions.ts'
 import { loc } from './draft.ts'
@@ -127,7 +128,7 @@ function checkTopicsAndCollections (pipeline: PipelineDefinition, problems: Prob
 function checkChainedViews (pipeline: PipelineDefinition, problems: Problems): void {
   for (const upstream of pipeline.singleViews.values()) {
     if (upstream.updateEvents === 'full') continue
-    const readers = [...pipeline.singleViews.values()].filter(v => v !== upstream && [...v.blocks.values()].some(b => b.dependencies.some(d => projectionsOf(d).includes(upstream.name))))
+    const readers = [...pipeline.singleViews.values()].filter(v => v !== upstream && readsProjection(v, upstream.name))
     if (readers.length === 0) continue
     problems.at(loc.view(upstream.name, 'updateEvents'), `single view "${upstream.name}" is joined by ${readers.map(v => `"${v.name}"`).join(', ')}, which ${readers.length === 1 ? 'learns' : 'learn'} of its changes from its sv-update events; updateEvents must be full (it is ${upstream.updateEvents})`)
   }

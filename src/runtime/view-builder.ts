@@ -15,6 +15,7 @@ import type { ProjectionChange } from '../model/projection.ts'
 import type { PipelineDefinition, SingleViewDefinition } from '../model/single-view.ts'
 import { affectedIdentifiers, aggregateViews, writeViews } from '../single-view/index.ts'
 import type { EnqueueOp, QueueEntry, Store, WriteBatch } from '../storage/store.ts'
+import { readsProjection } from '../single-view/plan.ts'
 import type { ReadContext } from '../single-view/types.ts'
 import { readContext, SystemCollection } from './collections.ts'
 import { svErrorRecord, svErrorStoreId } from './sv-errors.ts'
@@ -279,15 +280,3 @@ export class ViewBuilder {
     this.wake()
   }
 }
-
-/** True when the view's aggregation reads documents of `projection` anywhere in its tree. */
-export function readsProjection (def: SingleViewDefinition, projection: string): boolean {
-  for (const block of def.blocks.values()) {
-    for (const dep of block.dependencies) {
-      if (dep.kind === 'projection' && dep.projection === projection) return true
-      if (dep.kind === 'select' && (dep.select.options.some(o => o.value.projection === projection) || dep.select.default?.projection === projection)) return true
-    }
-  }
-  return false
-}
-

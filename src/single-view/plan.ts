@@ -492,3 +492,13 @@ function linkIndexes (link: ConditionLink, add: (projection: string, fields: str
   add(link.edge.from, queriedFields(link.condition.inverse))
 }
 
+/** True when the view's aggregation reads documents of `projection` anywhere in its tree. */
+export function readsProjection (def: SingleViewDefinition, projection: string): boolean {
+  for (const block of def.blocks.values()) {
+    for (const dep of block.dependencies) {
+      if (dep.kind === 'projection' && dep.projection === projection) return true
+      if (dep.kind === 'select' && (dep.select.options.some(o => o.value.projection === projection) || dep.select.default?.projection === projection)) return true
+    }
+  }
+  return false
+}

@@ -3,14 +3,13 @@ import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/api/app.ts'
-import { loadPipeline } from '../../src/config/index.ts'
 import { formatEventId, parseEventId } from '../../src/api/changes.ts'
 import type { EventLog } from '../../src/event-log/event-log.ts'
 import { silentLogger } from '../../src/logger.ts'
 import type { Doc } from '../../src/model/document.ts'
 import type { UpdateEvents } from '../../src/model/single-view.ts'
 import type { BraidService } from '../../src/runtime/types.ts'
-import { customerRow, openPipeline, retail, retailConfig, tempDir, topics, waitFor, type Running } from '../runtime/harness.ts'
+import { customerRow, openPipeline, retail, retailConfig, retailWithUpdateEvents, tempDir, topics, waitFor, type Running } from '../runtime/harness.ts'
 
 const topic = 'braid.customer_sv.sv-update'
 
@@ -314,11 +313,7 @@ describe('GET /single-views/{name}/changes', () => {
 describe('GET /single-views/{name}/changes of a view with updateEvents key or none', () => {
   /** The retail pipeline with customer_sv's updateEvents set, and its API listening. */
   async function serve (updateEvents: UpdateEvents): Promise<{ running: Running, app: FastifyInstance, base: string }> {
-    const pipeline = await loadPipeline(retailConfig)
-    const def = pipeline.singleViews.get('customer_sv')
-    if (def === undefined) throw new Error('the retail example has no customer_sv')
-    def.updateEvents = updateEvents
-    const r = await openPipeline(pipeline, tempDir())
+    const r = await openPipeline(await retailWithUpdateEvents(updateEvents), tempDir())
     const a = await buildApp(r.service, { logger: silentLogger(), changes: { pollIntervalMs: 20, heartbeatMs: 100 } })
     return { running: r, app: a, base: await listen(a) }
   }

@@ -14,13 +14,22 @@ import type { EventLog } from '../../src/event-log/event-log.ts'
 import { silentLogger } from '../../src/logger.ts'
 import type { Doc } from '../../src/model/document.ts'
 import type { LogRecord } from '../../src/model/log-record.ts'
-import type { PipelineDefinition } from '../../src/model/single-view.ts'
+import type { PipelineDefinition, UpdateEvents } from '../../src/model/single-view.ts'
 import { openEngines, type Engines } from '../../src/runtime/engines.ts'
 import { createService, type Service } from '../../src/runtime/service.ts'
 import type { IngestMessage } from '../../src/runtime/types.ts'
 
 export const repoRoot = resolve(import.meta.dirname, '../..')
 export const retailConfig = join(repoRoot, 'examples/retail/braid.yaml')
+
+/** The retail example with customer_sv's `updateEvents` set. */
+export async function retailWithUpdateEvents (updateEvents: UpdateEvents): Promise<PipelineDefinition> {
+  const pipeline = await loadPipeline(retailConfig)
+  const def = pipeline.singleViews.get('customer_sv')
+  if (def === undefined) throw new Error('the retail example has no customer_sv')
+  def.updateEvents = updateEvents
+  return pipeline
+}
 export const retailMia = join(repoRoot, 'examples/retail/mia')
 export const runtimeFixtures = join(repoRoot, 'test/fixtures/runtime')
 

@@ -1,9 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { loadPipeline } from '../../src/config/index.ts'
 import type { Doc } from '../../src/model/document.ts'
 import type { UpdateEvents } from '../../src/model/single-view.ts'
 import { SystemCollection } from '../../src/runtime/collections.ts'
-import { customerRow, customerView, openPipeline, readTopic, retail, retailConfig, tempDir, topicSize, topics, type Running } from './harness.ts'
+import { customerRow, customerView, openPipeline, readTopic, retail, retailWithUpdateEvents, tempDir, topicSize, topics, type Running } from './harness.ts'
 
 const svUpdateTopic = 'braid.customer_sv.sv-update'
 let running: Running | undefined
@@ -14,15 +13,11 @@ afterEach(async () => {
 })
 
 async function openWith (updateEvents: UpdateEvents): Promise<Running> {
-  const pipeline = await loadPipeline(retailConfig)
-  const def = pipeline.singleViews.get('customer_sv')
-  if (def === undefined) throw new Error('the retail example has no customer_sv')
-  def.updateEvents = updateEvents
-  running = await openPipeline(pipeline, tempDir())
+  running = await openPipeline(await retailWithUpdateEvents(updateEvents), tempDir())
   return running
 }
 
-/** A customer inserted, renamed, moved to another tier (a Single View Patch), then deleted. */
+/** A customer inserted, renamed, given its tier's new name (a Single View Patch), then deleted. */
 async function customerLifecycle (r: Running): Promise<void> {
   await r.service.ingest(topics.tiers, [retail.tier('gold', 'Gold', 10)])
   const row = customerRow(1, { email: 'ada@example.com', first_name: 'Ada', tier_code: 'gold' })
