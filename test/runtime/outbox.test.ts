@@ -8,7 +8,7 @@ import { SystemCollection } from '../../src/runtime/collections.ts'
 import { openEngines } from '../../src/runtime/engines.ts'
 import { Outbox } from '../../src/runtime/outbox.ts'
 import type { Store } from '../../src/storage/store.ts'
-import { openPipeline, readTopic, retailConfig, tempDir, waitFor, type Running } from './harness.ts'
+import { customerRow, customerView, openPipeline, readTopic, retail, retailConfig, retailWithUpdateEvents, tempDir, topics, waitFor, type Running } from './harness.ts'
 
 const opened: Running[] = []
 afterEach(async () => {
@@ -35,6 +35,27 @@ describe('outbox', () => {
     const records = await readTopic(second.engines.log, 'braid.customer_sv.sv-update')
     expect(records.map(r => JSON.parse(r.value ?? 'null') as Doc)).toEqual([{ n: 1 }, { n: 2 }])
     expect(await second.engines.store.count(SystemCollection.outbox, {})).toBe(0)
+  })
+
+  it('relays events left in the outbox to their topic after a restart that turned the view\'s updateEvents to none, and appends no new ones', async () => {
+    const dir = tempDir()
+    const topic = 'braid.customer_sv.sv-update'
+    const first = await openPipeline(retailConfig, dir, { start: false })
+    await first.engines.store.ensureCollections([{ name: SystemCollection.outbox, primaryKey: ['_id'], indexes: [] }])
+    // Events of changes made while the view was `full`, committed but not relayed when the process stopped.
+    const outbox = new Outbox(first.engines.store, first.engines.log, silentLogger())
+    await first.engines.store.write({ put: outbox.entries([[topic, [{ key: '{"email":"a@example.com"}', value: '{"n":1}', timestamp: 1 }]]]) })
+    await first.engines.close()
+
+    const second = await openPipeline(await retailWithUpdateEvents('none'), dir)
+    opened.push(second)
+    // Delivered at least once, as promised when they were written; the consumers of the topic get them.
+    expect((await readTopic(second.engines.log, topic)).map(r => JSON.parse(r.value ?? 'null') as Doc)).toEqual([{ n: 1 }])
+    expect(await second.engines.store.count(SystemCollection.outbox, {})).toBe(0)
+    await second.service.ingest(topics.customers, [retail.customer(customerRow(1, { email: 'ada@example.com' }))])
+    await second.service.idle()
+    expect(await customerView(second.service, 'ada@example.com')).toBeDefined()
+    expect(await readTopic(second.engines.log, topic)).toHaveLength(1)
   })
 
   it('keeps events whose append failed and relays them on the next flush', async () => {
