@@ -52,11 +52,11 @@ export async function openEngines (options: EngineOptions): Promise<Engines> {
     const storePath = join(dataDir, 'store.sqlite')
     const logPath = join(dataDir, 'log.sqlite')
     store = options.mongodb === undefined
-      ? createEmbeddedStore({ path: storePath })
+      ? createEmbeddedStore({ path: storePath, ...(options.logger === undefined ? {} : { logger: options.logger }) })
       // Loaded on demand: the embedded default does not pay for the MongoDB driver or the Kafka client.
       : await (await import('../storage/mongodb/index.ts')).createMongoStore({ ...options.mongodb, ...(options.logger === undefined ? {} : { logger: options.logger }) })
     const log = options.kafka === undefined
-      ? createEmbeddedEventLog({ path: logPath })
+      ? createEmbeddedEventLog({ path: logPath, ...(options.logger === undefined ? {} : { logger: options.logger }) })
       : (await import('../event-log/kafka/index.ts')).createKafkaEventLog({ ...options.kafka, ...(options.logger === undefined ? {} : { logger: options.logger }) })
     const description = {
       store: options.mongodb === undefined ? `embedded (${storePath})` : `mongodb (${redactUrl(options.mongodb.url)}${options.mongodb.database === undefined ? '' : `, database ${options.mongodb.database}`})`,

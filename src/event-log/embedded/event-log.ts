@@ -22,6 +22,7 @@ import type { AppendRecord, LogPosition, LogRecord } from '../../model/log-recor
 import type { BatchHandler, ConsumeOptions, EventLog, PartitionOffsets, Subscription, TopicSpec } from '../event-log.ts'
 import { embeddedEventLogDefaults, resolveEmbeddedEventLogOptions, type EmbeddedEventLogOptions, type ResolvedEmbeddedEventLogOptions } from './options.ts'
 import { partitionForKey } from './partitioner.ts'
+import { Checkpointer, fallbackFactor } from '../../sqlite/checkpointer.ts'
 import { EmbeddedSubscription, type LogAccess } from './subscription.ts'
 
 /** The embedded log, with retention control on top of the EventLog interface. */
@@ -90,6 +91,7 @@ class SqliteEventLog implements EmbeddedEventLog, LogAccess {
   #pruning: Promise<number> | undefined
   #closing: Promise<void> | undefined
   #closed = false
+  #checkpointer: Checkpointer | undefined
 
   constructor (options: EmbeddedEventLogOptions) {
     this.#options = resolveEmbeddedEventLogOptions(options)
@@ -98,9 +100,10 @@ class SqliteEventLog implements EmbeddedEventLog, LogAccess {
     this.#signalPrefix = this.path === ':memory:' ? `:memory:${++memoryInstances}` : path.resolve(this.path)
     try {
       this.#db = new Database(this.path)
+      const background = this.path !== ':memory:' && this.#options.checkpoints === 'background'
       if (this.path !== ':memory:') {
         this.#db.pragma('journal_mode = WAL')
-        this.#db.pragma(`wal_autocheckpoint = ${embeddedEventLogDefaults.walAutocheckpointPages}`)
+        this.#db.pragma(`wal_autocheckpoint = ${embeddedEventLogDefaults.walAutocheckpointPages * (background ? fallbackFactor : 1)}`)
       }
       this.#db.pragma('synchronous = NORMAL')
       this.#db.pragma(`busy_timeout = ${this.#options.busyTimeoutMs}`)
@@ -123,6 +126,20 @@ class SqliteEventLog implements EmbeddedEventLog, LogAccess {
         deleteRange: db.prepare('DELETE FROM records WHERE topic = ? AND partition = ? AND offset >= ? AND offset < ?')
       }
       this.#appendTx = db.transaction((topic: string, records: readonly AppendRecord[], now: number) => this.#appendRecords(topic, records, now))
+      if (background) {
+        this.#checkpointer = new Checkpointer({
+          path: this.path,
+          thresholdPages: embeddedEventLogDefaults.walAutocheckpointPages,
+          onCheckpoint: () => {
+            if (!this.#closed) this.#db.pragma('wal_checkpoint(PASSIVE)')
+          },
+          onError: err => {
+            if (this.#closed) return
+            this.#db.pragma(`wal_autocheckpoint = ${embeddedEventLogDefaults.walAutocheckpointPages}`)
+            this.#options.logger?.warn({ err, path: this.path }, 'background checkpoints of the embedded event log stopped; checkpoints now run inside commits')
+          }
+        })
+      }
     } catch (err) {
       throw logError(err, `Cannot open the embedded event log at ${this.path}`)
     }
@@ -356,6 +373,7 @@ class SqliteEventLog implements EmbeddedEventLog, LogAccess {
     await Promise.all([...this.#subscriptions].map(async s => await s.stop()))
     await this.#pruning?.catch(() => 0)
     this.#closed = true
+    await this.#checkpointer?.stop()
     try {
       this.#db.close()
     } catch (err) {

@@ -3,6 +3,7 @@
  * @module
  */
 import { BraidError } from '../../errors.ts'
+import type { Logger } from '../../logger.ts'
 
 export interface EmbeddedRetentionOptions {
   /** Records older than this (by record timestamp) are pruned, in ms. Unset: no age limit. */
@@ -24,6 +25,10 @@ export interface EmbeddedEventLogOptions {
   pollIntervalMs?: number
   /** How long a write waits for another process's lock before failing, in ms. */
   busyTimeoutMs?: number
+  /** Where WAL checkpoints run; see EmbeddedStoreOptions.checkpoints (default `background` for a file). */
+  checkpoints?: 'background' | 'inline'
+  /** Where a failed background checkpoint is reported (it then falls back to inline checkpoints). */
+  logger?: Logger
 }
 
 export const embeddedEventLogDefaults = {
@@ -48,6 +53,8 @@ export interface ResolvedEmbeddedEventLogOptions {
   retention: { maxAgeMs?: number, maxRecordsPerPartition?: number, checkIntervalMs: number } | undefined
   pollIntervalMs: number
   busyTimeoutMs: number
+  checkpoints: 'background' | 'inline'
+  logger?: Logger
 }
 
 function positiveInteger (value: unknown, min: number): boolean {
@@ -63,6 +70,8 @@ export function resolveEmbeddedEventLogOptions (options: EmbeddedEventLogOptions
   if (!positiveInteger(pollIntervalMs, 1)) problems.push('pollIntervalMs: must be an integer >= 1')
   const busyTimeoutMs = options?.busyTimeoutMs ?? embeddedEventLogDefaults.busyTimeoutMs
   if (!positiveInteger(busyTimeoutMs, 0)) problems.push('busyTimeoutMs: must be an integer >= 0')
+  const checkpoints = options?.checkpoints ?? 'background'
+  if (checkpoints !== 'background' && checkpoints !== 'inline') problems.push('checkpoints: must be "background" or "inline"')
   let retention: ResolvedEmbeddedEventLogOptions['retention']
   const r = options?.retention
   if (r !== undefined) {
@@ -79,5 +88,5 @@ export function resolveEmbeddedEventLogOptions (options: EmbeddedEventLogOptions
   if (problems.length > 0) {
     throw new BraidError('BRAID_CONFIG_INVALID', `Invalid embedded event log options: ${problems.join('; ')}`, { details: { problems } })
   }
-  return { path: options.path, defaultPartitions, retention, pollIntervalMs, busyTimeoutMs }
+  return { path: options.path, defaultPartitions, retention, pollIntervalMs, busyTimeoutMs, checkpoints, ...(options.logger === undefined ? {} : { logger: options.logger }) }
 }

@@ -3,6 +3,7 @@
  * @module
  */
 import { BraidError } from '../../errors.ts'
+import type { Logger } from '../../logger.ts'
 
 export interface EmbeddedStoreOptions {
   /** Database file (created when missing), or ':memory:' for a private in-memory database. */
@@ -17,6 +18,14 @@ export interface EmbeddedStoreOptions {
    * WAL. SQLite caps it at its build's maximum (2 GiB for better-sqlite3's build).
    */
   mmapSizeMiB?: number
+  /**
+   * Where WAL checkpoints run: `background` (default for a file) on a thread of its own
+   * (src/sqlite/checkpointer.ts), `inline` inside the commit that crosses the threshold (SQLite's
+   * automatic checkpoint). An in-memory database has no WAL.
+   */
+  checkpoints?: 'background' | 'inline'
+  /** Where a failed background checkpoint is reported (it then falls back to inline checkpoints). */
+  logger?: Logger
 }
 
 export const embeddedStoreDefaults = {
@@ -42,7 +51,7 @@ export const embeddedStoreDefaults = {
   scanBatchSize: 1_000
 } as const
 
-export type ResolvedEmbeddedStoreOptions = Required<EmbeddedStoreOptions>
+export type ResolvedEmbeddedStoreOptions = Required<Omit<EmbeddedStoreOptions, 'logger'>> & Pick<EmbeddedStoreOptions, 'logger'>
 
 export function resolveEmbeddedStoreOptions (options: EmbeddedStoreOptions): ResolvedEmbeddedStoreOptions {
   const problems: string[] = []
@@ -53,8 +62,10 @@ export function resolveEmbeddedStoreOptions (options: EmbeddedStoreOptions): Res
   if (!Number.isInteger(cacheSizeMiB) || cacheSizeMiB < 1) problems.push('cacheSizeMiB: must be an integer >= 1')
   const mmapSizeMiB = options?.mmapSizeMiB ?? embeddedStoreDefaults.mmapSizeMiB
   if (!Number.isInteger(mmapSizeMiB) || mmapSizeMiB < 0) problems.push('mmapSizeMiB: must be an integer >= 0 (0 turns memory-mapped reads off)')
+  const checkpoints = options?.checkpoints ?? 'background'
+  if (checkpoints !== 'background' && checkpoints !== 'inline') problems.push('checkpoints: must be "background" or "inline"')
   if (problems.length > 0) {
     throw new BraidError('BRAID_CONFIG_INVALID', `Invalid embedded store options: ${problems.join('; ')}`, { details: { problems } })
   }
-  return { path: options.path, busyTimeoutMs, cacheSizeMiB, mmapSizeMiB }
+  return { path: options.path, busyTimeoutMs, cacheSizeMiB, mmapSizeMiB, checkpoints, ...(options.logger === undefined ? {} : { logger: options.logger }) }
 }

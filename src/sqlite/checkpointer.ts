@@ -1,0 +1,128 @@
+/**
+ * WAL checkpoints of the embedded SQLite files (store and event log) on a thread of their own.
+ *
+ * A checkpoint copies every page changed since the last one from the WAL into the database file
+ * and syncs it: tens to hundreds of milliseconds for the 40 to 100 MiB of WAL the embedded engines
+ * let grow. Left to SQLite (`wal_autocheckpoint`), it runs inside whichever commit crosses the
+ * threshold, on the thread that serves the pipeline and the API, and every event in flight waits
+ * for it: in the freshness bench such commits were most of the waits over 50 ms.
+ *
+ * Here a worker thread with its own connection watches the WAL and runs a PASSIVE checkpoint (it
+ * never blocks the writer, and the writer never waits for it) once the frames not yet copied reach
+ * the threshold. How many that is comes from the wal-index header in the `-shm` file (`mxFrame`
+ * and `nBackfill`, https://www.sqlite.org/walformat.html), read every `pollMs`. It checkpoints
+ * again while the writer added more than 1/25 of the threshold meanwhile; then the serving
+ * connection copies the few frames left (`onCheckpoint`), so that its next write starts the WAL
+ * over. The serving connection keeps an automatic checkpoint at
+ * `fallbackFactor` × the threshold, so the WAL stays bounded if this thread falls behind or stops.
+ * @module
+ */
+import { createRequire } from 'node:module'
+import { endianness } from 'node:os'
+import { Worker } from 'node:worker_threads'
+
+export interface CheckpointerOptions {
+  /** The database file (in WAL mode). */
+  path: string
+  /** Frames (pages) not yet copied into the database at which a checkpoint runs. */
+  thresholdPages: number
+  /** How often the WAL is looked at, ms (default 50). */
+  pollMs?: number
+  /** The thread failed (it stops; the serving connection's automatic checkpoint takes over). */
+  onError: (err: Error) => void
+  /**
+   * A background checkpoint finished. The serving connection should then checkpoint what was
+   * written meanwhile (a few frames, quick): SQLite starts the WAL over only once every frame is
+   * copied, and without that top-up a WAL under constant writes would only grow.
+   */
+  onCheckpoint: () => void
+}
+
+/** The serving connection's `wal_autocheckpoint`, as a multiple of the background threshold. */
+export const fallbackFactor = 4
+
+/** CommonJS source of the worker (run with `eval`, so it needs no file of its own next to the module). */
+const workerSource = `
+const { parentPort, workerData } = require('node:worker_threads')
+const fs = require('node:fs')
+const Database = require(workerData.driver)
+const db = new Database(workerData.path)
+db.pragma('wal_autocheckpoint = 0')
+const shm = fs.openSync(workerData.path + '-shm', 'r')
+const header = Buffer.alloc(100)
+let stopped = false
+function pending () {
+  if (fs.readSync(shm, header, 0, 100, 0) < 100) return 0
+  // WalIndexHdr.mxFrame at 16, WalCkptInfo.nBackfill at 96, in native byte order.
+  const le = workerData.littleEndian
+  const mxFrame = le ? header.readUInt32LE(16) : header.readUInt32BE(16)
+  const nBackfill = le ? header.readUInt32LE(96) : header.readUInt32BE(96)
+  return mxFrame - nBackfill
+}
+function tick () {
+  if (stopped) return
+  try {
+    if (pending() >= workerData.thresholdPages) {
+      // Again while the writer added much meanwhile: the serving connection's top-up stays small.
+      let result
+      for (let pass = 0; pass < 8; pass++) {
+        result = db.pragma('wal_checkpoint(PASSIVE)')[0]
+        if (pending() <= workerData.topUpPages) break
+      }
+      parentPort.postMessage({ checkpointed: result.checkpointed, log: result.log })
+    }
+  } catch (err) {
+    parentPort.postMessage({ error: String(err && err.stack || err) })
+    stopped = true
+    return
+  }
+  setTimeout(tick, workerData.pollMs)
+}
+parentPort.on('message', m => {
+  if (m !== 'stop') return
+  stopped = true
+  fs.closeSync(shm)
+  db.close()
+  parentPort.close()
+})
+tick()
+`
+
+export class Checkpointer {
+  readonly #worker: Worker
+  #checkpoints = 0
+  #stopped: Promise<void> | undefined
+  #exited = false
+
+  constructor (options: CheckpointerOptions) {
+    if (!(Number.isInteger(options.thresholdPages) && options.thresholdPages > 0)) throw new RangeError('thresholdPages must be an integer > 0')
+    const driver = createRequire(import.meta.url).resolve('better-sqlite3')
+    this.#worker = new Worker(workerSource, { eval: true, workerData: { driver, path: options.path, thresholdPages: options.thresholdPages, pollMs: options.pollMs ?? 50, topUpPages: Math.max(1, Math.floor(options.thresholdPages / 25)), littleEndian: endianness() === 'LE' } })
+    this.#worker.unref()
+    this.#worker.on('message', (m: { checkpointed?: number, error?: string }) => {
+      if (m.error !== undefined) options.onError(new Error(`background checkpoint of ${options.path} failed: ${m.error}`))
+      else {
+        this.#checkpoints++
+        options.onCheckpoint()
+      }
+    })
+    this.#worker.on('error', err => options.onError(err))
+    this.#worker.once('exit', () => { this.#exited = true })
+  }
+
+  /** Checkpoints run so far (tests, diagnostics). */
+  get checkpoints (): number {
+    return this.#checkpoints
+  }
+
+  /** Ends the thread after the checkpoint in progress, if any; its connection is closed first. */
+  async stop (): Promise<void> {
+    this.#stopped ??= this.#exited
+      ? Promise.resolve()
+      : new Promise<void>(resolve => {
+        this.#worker.once('exit', () => resolve())
+        this.#worker.postMessage('stop')
+      })
+    await this.#stopped
+  }
+}
