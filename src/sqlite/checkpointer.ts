@@ -18,6 +18,8 @@
  * @module
  */
 import { createRequire } from 'node:module'
+import type Database from 'better-sqlite3'
+import type { Logger } from '../logger.ts'
 import { endianness } from 'node:os'
 import { Worker } from 'node:worker_threads'
 
@@ -125,4 +127,31 @@ export class Checkpointer {
       })
     await this.#stopped
   }
+}
+
+/**
+ * Checkpoints `db` (the serving connection, in WAL mode) in the background: raises its automatic
+ * checkpoint to the fallback bound, tops up after each background pass, and goes back to
+ * checkpointing inside commits (with a warning naming `what`) if the thread fails.
+ */
+export function checkpointInBackground (db: Database.Database, options: { path: string, thresholdPages: number, what: string, logger?: Logger | undefined }): Checkpointer {
+  const { path, thresholdPages, what, logger } = options
+  db.pragma(`wal_autocheckpoint = ${thresholdPages * fallbackFactor}`)
+  return new Checkpointer({
+    path,
+    thresholdPages,
+    onCheckpoint: () => {
+      if (!db.open) return
+      try {
+        db.pragma('wal_checkpoint(PASSIVE)')
+      } catch (err) {
+        logger?.warn({ err, path }, `copying the last WAL frames of the ${what} failed; the next checkpoint copies them`)
+      }
+    },
+    onError: err => {
+      if (!db.open) return
+      db.pragma(`wal_autocheckpoint = ${thresholdPages}`)
+      logger?.warn({ err, path }, `background checkpoints of the ${what} stopped; checkpoints now run inside commits`)
+    }
+  })
 }

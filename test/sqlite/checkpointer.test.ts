@@ -3,7 +3,8 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createEmbeddedEventLog } from '../../src/event-log/embedded/index.ts'
-import { Checkpointer } from '../../src/sqlite/checkpointer.ts'
+import type { Logger } from '../../src/logger.ts'
+import { Checkpointer, checkpointInBackground, fallbackFactor } from '../../src/sqlite/checkpointer.ts'
 import { createEmbeddedStore } from '../../src/storage/embedded/index.ts'
 import { tempDir, waitFor } from '../runtime/harness.ts'
 
@@ -70,6 +71,23 @@ describe('background checkpoints', () => {
     await waitFor(() => errors.length > 0, 'the error')
     expect(errors[0]?.message).toContain(path)
     await checkpointer.stop()
+  })
+
+  it('fall back to checkpoints inside commits, with a warning naming the file, when the thread fails', async () => {
+    // Not in WAL mode: the thread finds no wal-index to read and fails.
+    const path = join(tempDir(), 'rollback.sqlite')
+    const db = new Database(path)
+    db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY)')
+    cleanups.push(() => { db.close() })
+    const warnings: Array<{ obj: Record<string, unknown>, msg: string }> = []
+    const logger = { warn: (obj: Record<string, unknown>, msg: string) => { warnings.push({ obj, msg }) } } as unknown as Logger
+    const checkpointer = checkpointInBackground(db, { path, thresholdPages: 10, what: 'test database', logger })
+    cleanups.push(async () => checkpointer.stop())
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(10 * fallbackFactor)
+    await waitFor(() => warnings.length > 0, 'the warning')
+    expect(warnings[0]?.msg).toBe('background checkpoints of the test database stopped; checkpoints now run inside commits')
+    expect(warnings[0]?.obj['path']).toBe(path)
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(10)
   })
 
   it('are refused with a clear error for an unknown mode, by the store and by the log', () => {

@@ -22,7 +22,7 @@ import type { AppendRecord, LogPosition, LogRecord } from '../../model/log-recor
 import type { BatchHandler, ConsumeOptions, EventLog, PartitionOffsets, Subscription, TopicSpec } from '../event-log.ts'
 import { embeddedEventLogDefaults, resolveEmbeddedEventLogOptions, type EmbeddedEventLogOptions, type ResolvedEmbeddedEventLogOptions } from './options.ts'
 import { partitionForKey } from './partitioner.ts'
-import { Checkpointer, fallbackFactor } from '../../sqlite/checkpointer.ts'
+import { checkpointInBackground, type Checkpointer } from '../../sqlite/checkpointer.ts'
 import { EmbeddedSubscription, type LogAccess } from './subscription.ts'
 
 /** The embedded log, with retention control on top of the EventLog interface. */
@@ -103,7 +103,7 @@ class SqliteEventLog implements EmbeddedEventLog, LogAccess {
       const background = this.path !== ':memory:' && this.#options.checkpoints === 'background'
       if (this.path !== ':memory:') {
         this.#db.pragma('journal_mode = WAL')
-        this.#db.pragma(`wal_autocheckpoint = ${embeddedEventLogDefaults.walAutocheckpointPages * (background ? fallbackFactor : 1)}`)
+        this.#db.pragma(`wal_autocheckpoint = ${embeddedEventLogDefaults.walAutocheckpointPages}`)
       }
       this.#db.pragma('synchronous = NORMAL')
       this.#db.pragma(`busy_timeout = ${this.#options.busyTimeoutMs}`)
@@ -126,20 +126,7 @@ class SqliteEventLog implements EmbeddedEventLog, LogAccess {
         deleteRange: db.prepare('DELETE FROM records WHERE topic = ? AND partition = ? AND offset >= ? AND offset < ?')
       }
       this.#appendTx = db.transaction((topic: string, records: readonly AppendRecord[], now: number) => this.#appendRecords(topic, records, now))
-      if (background) {
-        this.#checkpointer = new Checkpointer({
-          path: this.path,
-          thresholdPages: embeddedEventLogDefaults.walAutocheckpointPages,
-          onCheckpoint: () => {
-            if (!this.#closed) this.#db.pragma('wal_checkpoint(PASSIVE)')
-          },
-          onError: err => {
-            if (this.#closed) return
-            this.#db.pragma(`wal_autocheckpoint = ${embeddedEventLogDefaults.walAutocheckpointPages}`)
-            this.#options.logger?.warn({ err, path: this.path }, 'background checkpoints of the embedded event log stopped; checkpoints now run inside commits')
-          }
-        })
-      }
+      if (background) this.#checkpointer = checkpointInBackground(this.#db, { path: this.path, thresholdPages: embeddedEventLogDefaults.walAutocheckpointPages, what: 'embedded event log', logger: this.#options.logger })
     } catch (err) {
       throw logError(err, `Cannot open the embedded event log at ${this.path}`)
     }

@@ -22,7 +22,7 @@ import { QueueStatements, queueSchema, upgradeQueue } from './queue.ts'
 import { createCollections, loadCollections, systemSchema, type CollectionState } from './schema.ts'
 import { sortDocs } from './sort.ts'
 import { StatementCache, sqliteError } from './sql.ts'
-import { Checkpointer, fallbackFactor } from '../../sqlite/checkpointer.ts'
+import { checkpointInBackground, type Checkpointer } from '../../sqlite/checkpointer.ts'
 
 /** The embedded store, with a diagnostic helper on top of the Store interface. */
 export interface EmbeddedStore extends Store {
@@ -80,7 +80,7 @@ class SqliteStore implements EmbeddedStore {
       const background = resolved.path !== ':memory:' && resolved.checkpoints === 'background'
       if (resolved.path !== ':memory:') {
         this.#db.pragma('journal_mode = WAL')
-        this.#db.pragma(`wal_autocheckpoint = ${embeddedStoreDefaults.walAutocheckpointPages * (background ? fallbackFactor : 1)}`)
+        this.#db.pragma(`wal_autocheckpoint = ${embeddedStoreDefaults.walAutocheckpointPages}`)
       }
       this.#db.pragma('synchronous = NORMAL')
       this.#db.pragma(`busy_timeout = ${resolved.busyTimeoutMs}`)
@@ -100,20 +100,7 @@ class SqliteStore implements EmbeddedStore {
       this.#claimTx = this.#db.transaction((options: ClaimOptions) => this.#queue.claim(options))
       this.#collections = loadCollections(this.#db)
       this.#lastDataVersion = this.#dataVersion.get() as number
-      if (background) {
-        this.#checkpointer = new Checkpointer({
-          path: resolved.path,
-          thresholdPages: embeddedStoreDefaults.walAutocheckpointPages,
-          onCheckpoint: () => {
-            if (!this.#closed) this.#db.pragma('wal_checkpoint(PASSIVE)')
-          },
-          onError: err => {
-            if (this.#closed) return
-            this.#db.pragma(`wal_autocheckpoint = ${embeddedStoreDefaults.walAutocheckpointPages}`)
-            resolved.logger?.warn({ err, path: resolved.path }, 'background checkpoints of the embedded store stopped; checkpoints now run inside commits')
-          }
-        })
-      }
+      if (background) this.#checkpointer = checkpointInBackground(this.#db, { path: resolved.path, thresholdPages: embeddedStoreDefaults.walAutocheckpointPages, what: 'embedded store', logger: resolved.logger })
     } catch (err) {
       throw sqliteError(err, 'BRAID_STORE_UNAVAILABLE', `Cannot open the embedded store at ${resolved.path}`)
     }
