@@ -122,6 +122,9 @@ export class Checkpointer {
     this.#stopped ??= this.#exited
       ? Promise.resolve()
       : new Promise<void>(resolve => {
+        // Referenced again, so that a process with nothing else left to do waits for the exit
+        // (an unreferenced worker would let it end before the caller's close goes on).
+        this.#worker.ref()
         this.#worker.once('exit', () => resolve())
         this.#worker.postMessage('stop')
       })
