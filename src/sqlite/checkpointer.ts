@@ -18,10 +18,21 @@
  * @module
  */
 import { createRequire } from 'node:module'
-import type Database from 'better-sqlite3'
-import type { Logger } from '../logger.ts'
 import { endianness } from 'node:os'
 import { Worker } from 'node:worker_threads'
+import type Database from 'better-sqlite3'
+import type { Logger } from '../logger.ts'
+
+/** Where WAL checkpoints run: on a thread of their own, or inside the commit that crosses the threshold. */
+export type CheckpointMode = 'background' | 'inline'
+
+/** The `checkpoints` option of the embedded store and log (default `background`); a bad value is added to `problems`. */
+export function resolveCheckpointMode (value: unknown, problems: string[]): CheckpointMode {
+  const mode = value ?? 'background'
+  if (mode === 'background' || mode === 'inline') return mode
+  problems.push('checkpoints: must be "background" or "inline"')
+  return 'background'
+}
 
 export interface CheckpointerOptions {
   /** The database file (in WAL mode). */

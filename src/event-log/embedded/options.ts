@@ -4,6 +4,7 @@
  */
 import { BraidError } from '../../errors.ts'
 import type { Logger } from '../../logger.ts'
+import { resolveCheckpointMode, type CheckpointMode } from '../../sqlite/checkpointer.ts'
 
 export interface EmbeddedRetentionOptions {
   /** Records older than this (by record timestamp) are pruned, in ms. Unset: no age limit. */
@@ -26,7 +27,7 @@ export interface EmbeddedEventLogOptions {
   /** How long a write waits for another process's lock before failing, in ms. */
   busyTimeoutMs?: number
   /** Where WAL checkpoints run; see EmbeddedStoreOptions.checkpoints (default `background` for a file). */
-  checkpoints?: 'background' | 'inline'
+  checkpoints?: CheckpointMode
   /** Where a failed background checkpoint is reported (it then falls back to inline checkpoints). */
   logger?: Logger
 }
@@ -53,7 +54,7 @@ export interface ResolvedEmbeddedEventLogOptions {
   retention: { maxAgeMs?: number, maxRecordsPerPartition?: number, checkIntervalMs: number } | undefined
   pollIntervalMs: number
   busyTimeoutMs: number
-  checkpoints: 'background' | 'inline'
+  checkpoints: CheckpointMode
   logger?: Logger
 }
 
@@ -70,8 +71,7 @@ export function resolveEmbeddedEventLogOptions (options: EmbeddedEventLogOptions
   if (!positiveInteger(pollIntervalMs, 1)) problems.push('pollIntervalMs: must be an integer >= 1')
   const busyTimeoutMs = options?.busyTimeoutMs ?? embeddedEventLogDefaults.busyTimeoutMs
   if (!positiveInteger(busyTimeoutMs, 0)) problems.push('busyTimeoutMs: must be an integer >= 0')
-  const checkpoints = options?.checkpoints ?? 'background'
-  if (checkpoints !== 'background' && checkpoints !== 'inline') problems.push('checkpoints: must be "background" or "inline"')
+  const checkpoints = resolveCheckpointMode(options?.checkpoints, problems)
   let retention: ResolvedEmbeddedEventLogOptions['retention']
   const r = options?.retention
   if (r !== undefined) {

@@ -4,6 +4,7 @@
  */
 import { BraidError } from '../../errors.ts'
 import type { Logger } from '../../logger.ts'
+import { resolveCheckpointMode, type CheckpointMode } from '../../sqlite/checkpointer.ts'
 
 export interface EmbeddedStoreOptions {
   /** Database file (created when missing), or ':memory:' for a private in-memory database. */
@@ -23,7 +24,7 @@ export interface EmbeddedStoreOptions {
    * (src/sqlite/checkpointer.ts), `inline` inside the commit that crosses the threshold (SQLite's
    * automatic checkpoint). An in-memory database has no WAL.
    */
-  checkpoints?: 'background' | 'inline'
+  checkpoints?: CheckpointMode
   /** Where a failed background checkpoint is reported (it then falls back to inline checkpoints). */
   logger?: Logger
 }
@@ -62,8 +63,7 @@ export function resolveEmbeddedStoreOptions (options: EmbeddedStoreOptions): Res
   if (!Number.isInteger(cacheSizeMiB) || cacheSizeMiB < 1) problems.push('cacheSizeMiB: must be an integer >= 1')
   const mmapSizeMiB = options?.mmapSizeMiB ?? embeddedStoreDefaults.mmapSizeMiB
   if (!Number.isInteger(mmapSizeMiB) || mmapSizeMiB < 0) problems.push('mmapSizeMiB: must be an integer >= 0 (0 turns memory-mapped reads off)')
-  const checkpoints = options?.checkpoints ?? 'background'
-  if (checkpoints !== 'background' && checkpoints !== 'inline') problems.push('checkpoints: must be "background" or "inline"')
+  const checkpoints = resolveCheckpointMode(options?.checkpoints, problems)
   if (problems.length > 0) {
     throw new BraidError('BRAID_CONFIG_INVALID', `Invalid embedded store options: ${problems.join('; ')}`, { details: { problems } })
   }
