@@ -5,7 +5,7 @@
  * @module
  */
 import type { Doc, Filter } from '../src/model/document.ts'
-import type { ClaimOptions, CollectionSpec, FindOptions, QueueEntry, Store, WriteBatch } from '../src/storage/store.ts'
+import type { ClaimOptions, CollectionSpec, FindOptions, OutboxEntry, QueueEntry, Store, WriteBatch } from '../src/storage/store.ts'
 
 export type PutListener = (docs: Doc[], committedAt: number) => void
 
@@ -33,6 +33,8 @@ export class ProbeStore implements Store {
   async queueDepth (view?: string): Promise<number> { return this.#inner.queueDepth(view) }
   async releaseClaims (): Promise<number> { return this.#inner.releaseClaims() }
   async getMeta (key: string): Promise<unknown> { return this.#inner.getMeta(key) }
+  async outboxPage (limit: number): Promise<OutboxEntry[]> { return this.#inner.outboxPage(limit) }
+  async outboxSize (): Promise<number> { return this.#inner.outboxSize() }
   async close (): Promise<void> { return this.#inner.close() }
 
   async write (batch: WriteBatch): Promise<void> {

@@ -14,16 +14,13 @@ export const SystemCollection = {
   /** Failed single-view builds, one record per view key, updated on every attempt. */
   svErrors: '__braid_sv_errors',
   /** Source fields not in a projection's mapping, or not castable: counts, never values. */
-  unmappedFields: '__braid_unmapped_fields',
-  /** Events written with the change that makes them true, waiting to be appended to the log. */
-  outbox: '__braid_outbox'
+  unmappedFields: '__braid_unmapped_fields'
 } as const
 
 const systemSpecs: CollectionSpec[] = [
   { name: SystemCollection.deadLetters, primaryKey: ['_id'], indexes: [{ fields: ['at'] }, { fields: ['topic'] }, { fields: ['status'] }] },
   { name: SystemCollection.svErrors, primaryKey: ['_id'], indexes: [{ fields: ['updatedAt'] }, { fields: ['type'] }] },
-  { name: SystemCollection.unmappedFields, primaryKey: ['_id'], indexes: [{ fields: ['projection'] }] },
-  { name: SystemCollection.outbox, primaryKey: ['_id'], indexes: [] }
+  { name: SystemCollection.unmappedFields, primaryKey: ['_id'], indexes: [{ fields: ['projection'] }] }
 ]
 
 /**

@@ -18,7 +18,7 @@ import { mapChange } from '../projections/mapper.ts'
 import { logMetaOf, ProjectionUpdater, tombstoneCollectionSpec, type UpdaterInput } from '../projections/updater.ts'
 import { affectedIdentifiers, applyPatches } from '../single-view/index.ts'
 import type { ReadContext } from '../single-view/types.ts'
-import type { CollectionSpec, EnqueueOp, Store, WriteBatch } from '../storage/store.ts'
+import type { CollectionSpec, EnqueueOp, OutboxEntry, Store, WriteBatch } from '../storage/store.ts'
 import { readContext, SystemCollection } from './collections.ts'
 import type { Metrics } from './metrics.ts'
 import { Mutex } from './mutex.ts'
@@ -212,8 +212,7 @@ export class Ingestor {
     const events = [...toSvUpdateRecords(this.#pipeline, patchEvents), ...prUpdates, ...triggerEvents]
     if (deadLetterEvents.length > 0 && this.#poison.topic !== undefined) events.push([this.#poison.topic, deadLetterEvents])
     const outboxed = this.#outbox.entries(events)
-    write.put.push(...outboxed)
-    if (write.put.length + write.delete.length + write.enqueue.length === 0) return
+    if (write.put.length + write.delete.length + write.enqueue.length + outboxed.length === 0) return
     if (!this.#walkAfterWrite) {
       await this.#outbox.commit(write, outboxed)
     } else {
@@ -230,7 +229,7 @@ export class Ingestor {
    * have claimed before the write, and adding views a concurrent batch of another worker made
    * reachable).
    */
-  async #writeShared (write: Required<Pick<WriteBatch, 'put' | 'delete' | 'enqueue'>>, outboxed: NonNullable<WriteBatch['put']>, changes: ProjectionChange[]): Promise<void> {
+  async #writeShared (write: Required<Pick<WriteBatch, 'put' | 'delete' | 'enqueue'>>, outboxed: OutboxEntry[], changes: ProjectionChange[]): Promise<void> {
     const first = write.enqueue
     if (first.length > 0) await this.#store.write({ enqueue: first })
     await this.#outbox.commit({ put: write.put, delete: write.delete }, outboxed)
@@ -239,7 +238,7 @@ export class Ingestor {
     const again = await this.#triggers(changes)
     const missed = again.filter(e => !known.has(`${e.view}|${e.id}`))
     const events = this.#outbox.entries(this.#triggerEvents(missed))
-    if (again.length > 0) await this.#outbox.commit({ enqueue: again.map(enqueueOp), put: events }, events)
+    if (again.length > 0) await this.#outbox.commit({ enqueue: again.map(enqueueOp) }, events)
     write.enqueue.push(...missed.map(enqueueOp))
   }
 

@@ -16,11 +16,8 @@
 import { randomBytes } from 'node:crypto'
 import type { EventLog } from '../event-log/event-log.ts'
 import type { Logger } from '../logger.ts'
-import type { Doc } from '../model/document.ts'
-import { keyId } from '../model/key.ts'
 import type { AppendRecord } from '../model/log-record.ts'
-import type { Store, WriteBatch } from '../storage/store.ts'
-import { SystemCollection } from './collections.ts'
+import type { OutboxEntry, Store, WriteBatch } from '../storage/store.ts'
 
 const pageSize = 1000
 /** How long relayed entries may wait for a write to carry their removal, ms. */
@@ -39,8 +36,8 @@ export class Outbox {
   #again = false
   /** True until a flush found the outbox empty, and again after a failed relay: entries may wait in the store. */
   #backlog = true
-  /** Entries appended to the log, still in the store: the next write removes them. */
-  #relayed: Array<{ collection: string, id: string }> = []
+  /** Ids of entries appended to the log, still in the store: the next write removes them. */
+  #relayed: string[] = []
   #settleTimer: NodeJS.Timeout | undefined
   #retryTimer: NodeJS.Timeout | undefined
   #closed = false
@@ -51,26 +48,23 @@ export class Outbox {
     this.#logger = logger
   }
 
-  /** Outbox documents for these events, to add to a WriteBatch's `put`. Ids sort in creation order. */
-  entries (events: Iterable<[string, AppendRecord[]]>): NonNullable<WriteBatch['put']> {
-    const out: NonNullable<WriteBatch['put']> = []
+  /** Outbox entries for these events, for a WriteBatch's `outbox`. Ids sort in creation order. */
+  entries (events: Iterable<[string, AppendRecord[]]>): OutboxEntry[] {
+    const out: OutboxEntry[] = []
     const time = String(Date.now()).padStart(15, '0')
     for (const [topic, records] of events) {
-      for (const record of records) {
-        const _id = `${time}-${String(this.#seq++ % 1e9).padStart(9, '0')}-${this.#tag}`
-        out.push({ collection: SystemCollection.outbox, id: keyId({ _id }, ['_id']), doc: { _id, topic, record: record as unknown as Doc } })
-      }
+      for (const record of records) out.push({ id: `${time}-${String(this.#seq++ % 1e9).padStart(9, '0')}-${this.#tag}`, topic, record })
     }
     return out
   }
 
   /**
-   * Writes `batch` (which carries `entries` in its `put`) together with the removal of entries
-   * relayed earlier, then relays `entries`.
+   * Writes `batch` with `entries` in its outbox and the removal of entries relayed earlier, then
+   * relays `entries`.
    */
-  async commit (batch: WriteBatch, entries: NonNullable<WriteBatch['put']>): Promise<void> {
+  async commit (batch: WriteBatch, entries: OutboxEntry[]): Promise<void> {
     try {
-      await this.#writeWithRemovals(batch)
+      await this.#writeWithRemovals(entries.length === 0 ? batch : { ...batch, outbox: [...batch.outbox ?? [], ...entries] })
     } catch (err) {
       // The write may have committed before the failure: its entries may be in the store.
       if (entries.length > 0) this.#backlogged()
@@ -84,16 +78,16 @@ export class Outbox {
    * the next commit. The fast path uses the documents in hand; while older entries may still wait in
    * the store (at start, after a failed append) it relays from the store instead, so order per topic holds.
    */
-  async publish (entries: NonNullable<WriteBatch['put']>): Promise<void> {
+  async publish (entries: readonly OutboxEntry[]): Promise<void> {
     if (entries.length === 0) return
     if (this.#backlog || this.#flushing !== undefined) return this.flush()
     try {
-      await this.#append(entries.map(e => e.doc))
+      await this.#append(entries)
     } catch (err) {
       this.#backlogged()
       throw err
     }
-    for (const e of entries) this.#relayed.push({ collection: e.collection, id: e.id })
+    for (const e of entries) this.#relayed.push(e.id)
     this.#settleTimer ??= setTimeout(() => {
       this.#settleTimer = undefined
       this.#settle().catch((err: unknown) => this.#logger.warn({ err }, 'removing relayed outbox entries failed; the next write removes them'))
@@ -102,7 +96,7 @@ export class Outbox {
 
   /** Events in the outbox not yet appended to the log. */
   async pending (): Promise<number> {
-    return Math.max(0, await this.#store.count(SystemCollection.outbox, {}) - this.#relayed.length)
+    return Math.max(0, await this.#store.outboxSize() - this.#relayed.length)
   }
 
   /** Removes the relayed entries still in the store (on stop). */
@@ -134,7 +128,7 @@ export class Outbox {
   async #writeWithRemovals (batch: WriteBatch): Promise<void> {
     const settled = this.#relayed.splice(0)
     try {
-      await this.#store.write(settled.length === 0 ? batch : { ...batch, delete: [...batch.delete ?? [], ...settled] })
+      await this.#store.write(settled.length === 0 ? batch : { ...batch, relayed: [...batch.relayed ?? [], ...settled] })
     } catch (err) {
       this.#relayed.unshift(...settled)
       throw err
@@ -168,22 +162,21 @@ export class Outbox {
     // Relayed entries still in the store would be read (and appended) again.
     await this.#settle()
     for (;;) {
-      const page = await this.#store.find(SystemCollection.outbox, {}, { limit: pageSize })
+      const page = await this.#store.outboxPage(pageSize)
       if (page.length === 0) return
       await this.#append(page)
-      await this.#store.write({ delete: page.map(doc => ({ collection: SystemCollection.outbox, id: keyId(doc, ['_id']) })) })
+      await this.#store.write({ relayed: page.map(e => e.id) })
       this.#logger.debug({ events: page.length }, 'outbox relayed')
     }
   }
 
-  /** Appends outbox documents to their topics, in their order within each topic. */
-  async #append (docs: readonly Doc[]): Promise<void> {
+  /** Appends outbox entries to their topics, in their order within each topic. */
+  async #append (entries: readonly OutboxEntry[]): Promise<void> {
     const byTopic = new Map<string, AppendRecord[]>()
-    for (const doc of docs) {
-      const topic = String(doc['topic'])
-      const list = byTopic.get(topic) ?? []
-      list.push(doc['record'] as AppendRecord)
-      byTopic.set(topic, list)
+    for (const e of entries) {
+      const list = byTopic.get(e.topic) ?? []
+      list.push(e.record)
+      byTopic.set(e.topic, list)
     }
     for (const [topic, records] of byTopic) await this.#log.append(topic, records)
   }

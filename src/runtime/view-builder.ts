@@ -197,9 +197,7 @@ export class ViewBuilder {
       await this.#buildView(def, list, write, events, round, freshness)
     }
     const records = toSvUpdateRecords(this.#pipeline, events)
-    const outboxed = this.#outbox.entries(records)
-    write.put.push(...outboxed)
-    await this.#outbox.commit(write, outboxed)
+    await this.#outbox.commit(write, this.#outbox.entries(records))
     const metrics = this.#metrics
     if (metrics !== undefined) {
       const now = Date.now()

@@ -5,6 +5,7 @@
  */
 import { BraidError } from '../errors.ts'
 import type { Doc, Filter, Sort } from '../model/document.ts'
+import type { AppendRecord } from '../model/log-record.ts'
 
 export interface IndexSpec {
   /** Fields of the index, in order (dotted paths allowed). */
@@ -56,6 +57,17 @@ export interface EnqueueOp {
   partition?: number
 }
 
+/**
+ * An event in the outbox (runtime/outbox.ts): written with the change that makes it true, removed
+ * once appended to its topic.
+ */
+export interface OutboxEntry {
+  /** Unique; ids sort in the order their writer created them. */
+  id: string
+  topic: string
+  record: AppendRecord
+}
+
 /** What claimDue claims. */
 export interface ClaimOptions {
   /** Maximum entries claimed (0 claims nothing). */
@@ -77,8 +89,8 @@ export interface ClaimOptions {
 /**
  * One batch of writes. The embedded store applies a batch in one transaction (all or nothing);
  * MongoDB applies it in order with idempotent operations (see docs/architecture.md).
- * Parts apply in this order: clear, delete, put, complete, retry, enqueue, meta (so a batch can
- * truncate a collection and refill it). Putting into a collection ensureCollections did not create
+ * Parts apply in this order: clear, delete, relayed, put, outbox, complete, retry, enqueue, meta (so
+ * a batch can truncate a collection and refill it). Putting into a collection ensureCollections did not create
  * fails (the embedded store then applies nothing of the batch); deleting from or clearing one does nothing.
  */
 export interface WriteBatch {
@@ -96,6 +108,10 @@ export interface WriteBatch {
   retry?: Array<{ view: string, id: string, dueAt: number, error: string }>
   /** Small key/value settings (pause state, connector positions), JSON values; `undefined` removes the key. */
   meta?: Array<{ key: string, value: unknown }>
+  /** Events to add to the outbox; an id already there keeps its entry (a retried write). */
+  outbox?: OutboxEntry[]
+  /** Ids of outbox entries to remove (appended to the log); absent ids are ignored. */
+  relayed?: string[]
 }
 
 export interface Store {
@@ -126,6 +142,10 @@ export interface Store {
   /** Entries waiting (claimed or not), optionally for one view. */
   queueDepth (view?: string): Promise<number>
   getMeta (key: string): Promise<unknown>
+  /** The oldest outbox entries, in id order, at most `limit` (> 0). */
+  outboxPage (limit: number): Promise<OutboxEntry[]>
+  /** Entries in the outbox. */
+  outboxSize (): Promise<number>
   close (): Promise<void>
 }
 
@@ -138,4 +158,12 @@ export function enqueuePartition (op: EnqueueOp): number {
     })
   }
   return partition
+}
+
+/** The limit of an outboxPage call; BRAID_INTERNAL unless it is an integer > 0. */
+export function outboxPageLimit (limit: number): number {
+  if (!Number.isSafeInteger(limit) || limit <= 0) {
+    throw new BraidError('BRAID_INTERNAL', `outboxPage: the limit must be an integer > 0, got ${String(limit)}`)
+  }
+  return limit
 }

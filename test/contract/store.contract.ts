@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect } from 'vitest'
 import type { Doc, Filter } from '../../src/model/document.ts'
 import { keyId } from '../../src/model/key.ts'
-import type { CollectionSpec, FindOptions, Store } from '../../src/storage/store.ts'
+import type { CollectionSpec, FindOptions, OutboxEntry, Store } from '../../src/storage/store.ts'
 import { contractTest, type ContractSkip } from './support.ts'
 
 export interface StoreContractOptions {
@@ -642,6 +642,62 @@ export function runStoreContract (options: StoreContractOptions): void {
         const [entry] = await store.claimDue({ limit: 10, now: far(), leaseMs: 30_000 })
         expect(entry?.id).toBe('a')
         expect(entry?.dueAt).toBeLessThanOrEqual(Date.now())
+      })
+    })
+
+    describe('outbox', () => {
+      const record = (value: string): OutboxEntry['record'] => ({ key: '{"email":"a@example.com"}', value, timestamp: 1_700_000_000_000, headers: { messageSchema: '{"type":"sv-update"}' } })
+
+      test('outbox entries should be written with the batch and listed in id order, records intact', async () => {
+        await store.ensureCollections([plain])
+        expect(await store.outboxSize()).toBe(0)
+        expect(await store.outboxPage(10)).toEqual([])
+        await store.write({
+          put: [{ collection: plain.name, id: 'k1', doc: { code: 'k1' } }],
+          outbox: [
+            { id: '0002', topic: 't1', record: record('{"quote":"\\"x\\"","n":2}') },
+            { id: '0001', topic: 't2', record: { key: null, value: null } }
+          ]
+        })
+        await store.write({ outbox: [{ id: '0003', topic: 't1', record: record('three') }] })
+        expect(await store.outboxSize()).toBe(3)
+        const page = await store.outboxPage(10)
+        expect(page).toEqual([
+          { id: '0001', topic: 't2', record: { key: null, value: null } },
+          { id: '0002', topic: 't1', record: record('{"quote":"\\"x\\"","n":2}') },
+          { id: '0003', topic: 't1', record: record('three') }
+        ])
+        expect((await store.outboxPage(2)).map(e => e.id)).toEqual(['0001', '0002'])
+      })
+
+      test('relayed should remove outbox entries, ignoring ids that are not there', async () => {
+        await store.write({ outbox: ['a', 'b', 'c'].map(id => ({ id, topic: 't', record: record(id) })) })
+        await store.write({ relayed: ['a', 'c', 'missing'] })
+        expect((await store.outboxPage(10)).map(e => e.id)).toEqual(['b'])
+        // Removal and new entries in one batch (what the outbox's next commit does).
+        await store.write({ relayed: ['b'], outbox: [{ id: 'd', topic: 't', record: record('d') }] })
+        expect((await store.outboxPage(10)).map(e => e.id)).toEqual(['d'])
+        expect(await store.outboxSize()).toBe(1)
+      })
+
+      test('an outbox entry written again (a retried write) should keep its first record', async () => {
+        await store.write({ outbox: [{ id: 'a', topic: 't', record: record('first') }] })
+        await store.write({ outbox: [{ id: 'a', topic: 't', record: record('again') }, { id: 'b', topic: 't', record: record('b') }] })
+        expect((await store.outboxPage(10)).map(e => [e.id, e.record.value])).toEqual([['a', 'first'], ['b', 'b']])
+      })
+
+      test('a batch refused before writing should leave no outbox entry', async () => {
+        await expect(store.write({
+          put: [{ collection: 'never_ensured', id: 'x', doc: {} }],
+          outbox: [{ id: 'a', topic: 't', record: record('a') }]
+        })).rejects.toThrow()
+        expect(await store.outboxSize()).toBe(0)
+      })
+
+      test('outboxPage should refuse a limit that is not a positive integer', async () => {
+        for (const limit of [0, -1, 1.5, Number.NaN]) {
+          await expect(store.outboxPage(limit)).rejects.toMatchObject({ code: 'BRAID_INTERNAL', message: expect.stringContaining('limit') })
+        }
       })
     })
 

@@ -152,6 +152,8 @@ export function withLatency (store: Store, latency: Latency, random: () => numbe
     releaseClaims: slow(store.releaseClaims.bind(store)),
     queueDepth: slow(store.queueDepth.bind(store)),
     getMeta: slow(store.getMeta.bind(store)),
+    outboxPage: slow(store.outboxPage.bind(store)),
+    outboxSize: slow(store.outboxSize.bind(store)),
     close: store.close.bind(store)
   }
 }

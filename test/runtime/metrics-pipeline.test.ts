@@ -104,7 +104,7 @@ describe('/-/metrics of a running pipeline', () => {
     if (identifier === null) throw new Error('no identifier')
     await service.store.write({ enqueue: [{ view: 'customer_sv', id: viewId(def, identifier), identifier, eventTime: Date.now() }] })
     const outbox = new Outbox(service.store, service.log, silentLogger())
-    await service.store.write({ put: outbox.entries([[def.svUpdateTopic, [{ key: null, value: '{}', timestamp: Date.now(), headers: {} }]]]) })
+    await service.store.write({ outbox: outbox.entries([[def.svUpdateTopic, [{ key: null, value: '{}', timestamp: Date.now(), headers: {} }]]]) })
 
     const stopped = await scrape(running)
     expect(mustValue(stopped, 'braid_ready')).toBe(0)

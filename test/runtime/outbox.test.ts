@@ -4,7 +4,6 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { EventLog } from '../../src/event-log/event-log.ts'
 import { silentLogger } from '../../src/logger.ts'
 import type { Doc } from '../../src/model/document.ts'
-import { SystemCollection } from '../../src/runtime/collections.ts'
 import { openEngines } from '../../src/runtime/engines.ts'
 import { Outbox } from '../../src/runtime/outbox.ts'
 import type { Store } from '../../src/storage/store.ts'
@@ -19,11 +18,10 @@ describe('outbox', () => {
   it('appends events left in the outbox by a crash when the service starts again', async () => {
     const dir = tempDir()
     const first = await openPipeline(retailConfig, dir, { start: false })
-    await first.engines.store.ensureCollections([{ name: SystemCollection.outbox, primaryKey: ['_id'], indexes: [] }])
     // A write that committed its outbox entries, then the process died before relaying them.
     const outbox = new Outbox(first.engines.store, first.engines.log, silentLogger())
     await first.engines.store.write({
-      put: outbox.entries([['braid.customer_sv.sv-update', [
+      outbox: outbox.entries([['braid.customer_sv.sv-update', [
         { key: '{"email":"a@example.com"}', value: '{"n":1}', timestamp: 1 },
         { key: '{"email":"a@example.com"}', value: '{"n":2}', timestamp: 2 }
       ]]])
@@ -34,24 +32,23 @@ describe('outbox', () => {
     opened.push(second)
     const records = await readTopic(second.engines.log, 'braid.customer_sv.sv-update')
     expect(records.map(r => JSON.parse(r.value ?? 'null') as Doc)).toEqual([{ n: 1 }, { n: 2 }])
-    expect(await second.engines.store.count(SystemCollection.outbox, {})).toBe(0)
+    expect(await second.engines.store.outboxSize()).toBe(0)
   })
 
   it('relays events left in the outbox to their topic after a restart that turned the view\'s updateEvents to none, and appends no new ones', async () => {
     const dir = tempDir()
     const topic = 'braid.customer_sv.sv-update'
     const first = await openPipeline(retailConfig, dir, { start: false })
-    await first.engines.store.ensureCollections([{ name: SystemCollection.outbox, primaryKey: ['_id'], indexes: [] }])
     // Events of changes made while the view was `full`, committed but not relayed when the process stopped.
     const outbox = new Outbox(first.engines.store, first.engines.log, silentLogger())
-    await first.engines.store.write({ put: outbox.entries([[topic, [{ key: '{"email":"a@example.com"}', value: '{"n":1}', timestamp: 1 }]]]) })
+    await first.engines.store.write({ outbox: outbox.entries([[topic, [{ key: '{"email":"a@example.com"}', value: '{"n":1}', timestamp: 1 }]]]) })
     await first.engines.close()
 
     const second = await openPipeline(await retailWithUpdateEvents('none'), dir)
     opened.push(second)
     // Delivered at least once, as promised when they were written; the consumers of the topic get them.
     expect((await readTopic(second.engines.log, topic)).map(r => JSON.parse(r.value ?? 'null') as Doc)).toEqual([{ n: 1 }])
-    expect(await second.engines.store.count(SystemCollection.outbox, {})).toBe(0)
+    expect(await second.engines.store.outboxSize()).toBe(0)
     await second.service.ingest(topics.customers, [retail.customer(customerRow(1, { email: 'ada@example.com' }))])
     await second.service.idle()
     expect(await customerView(second.service, 'ada@example.com')).toBeDefined()
@@ -61,14 +58,13 @@ describe('outbox', () => {
   it('keeps events whose append failed and relays them on the next flush', async () => {
     const engines = await openEngines({ dataDir: tempDir() })
     try {
-      await engines.store.ensureCollections([{ name: SystemCollection.outbox, primaryKey: ['_id'], indexes: [] }])
       const flaky = flakyLog(engines.log, 1)
       const outbox = new Outbox(engines.store, flaky.log, silentLogger())
-      await engines.store.write({ put: outbox.entries([['t', [{ key: null, value: 'x' }]]]) })
+      await engines.store.write({ outbox: outbox.entries([['t', [{ key: null, value: 'x' }]]]) })
       await expect(outbox.flush()).rejects.toThrow('log down')
-      expect(await engines.store.count(SystemCollection.outbox, {})).toBe(1)
+      expect(await engines.store.outboxSize()).toBe(1)
       await outbox.flush()
-      expect(await engines.store.count(SystemCollection.outbox, {})).toBe(0)
+      expect(await engines.store.outboxSize()).toBe(0)
       expect((await readTopic(engines.log, 't')).map(r => r.value)).toEqual(['x'])
     } finally {
       await engines.close()
@@ -80,26 +76,25 @@ describe('outbox publish', () => {
   it('relays from the store after a failed append, so a later event never overtakes an earlier one', async () => {
     const engines = await openEngines({ dataDir: tempDir() })
     try {
-      await engines.store.ensureCollections([{ name: SystemCollection.outbox, primaryKey: ['_id'], indexes: [] }])
       const flaky = flakyLog(engines.log, 0)
       const outbox = new Outbox(engines.store, flaky.log, silentLogger())
       await outbox.flush()
       const first = outbox.entries([['t', [{ key: null, value: 'first' }]]])
-      await engines.store.write({ put: first })
+      await engines.store.write({ outbox: first })
       flaky.failures = 1
       await expect(outbox.publish(first)).rejects.toThrow('log down')
       const second = outbox.entries([['t', [{ key: null, value: 'second' }]]])
-      await engines.store.write({ put: second })
+      await engines.store.write({ outbox: second })
       await outbox.publish(second)
       expect((await readTopic(engines.log, 't')).map(r => r.value)).toEqual(['first', 'second'])
-      expect(await engines.store.count(SystemCollection.outbox, {})).toBe(0)
+      expect(await engines.store.outboxSize()).toBe(0)
       const third = outbox.entries([['t', [{ key: null, value: 'third' }]]])
-      await engines.store.write({ put: third })
+      await engines.store.write({ outbox: third })
       await outbox.publish(third)
       expect((await readTopic(engines.log, 't')).map(r => r.value)).toEqual(['first', 'second', 'third'])
       expect(await outbox.pending()).toBe(0)
       await outbox.close()
-      expect(await engines.store.count(SystemCollection.outbox, {})).toBe(0)
+      expect(await engines.store.outboxSize()).toBe(0)
     } finally {
       await engines.close()
     }
@@ -108,27 +103,24 @@ describe('outbox publish', () => {
   it('removes relayed entries with the next commit, never relays them twice, and removes the rest on close', async () => {
     const engines = await openEngines({ dataDir: tempDir() })
     try {
-      await engines.store.ensureCollections([
-        { name: SystemCollection.outbox, primaryKey: ['_id'], indexes: [] },
-        { name: 'things', primaryKey: ['_id'], indexes: [] }
-      ])
+      await engines.store.ensureCollections([{ name: 'things', primaryKey: ['_id'], indexes: [] }])
       const outbox = new Outbox(engines.store, engines.log, silentLogger())
       await outbox.flush()
-      const stored = async (): Promise<string[]> => (await engines.store.find(SystemCollection.outbox, {})).map(d => String((d['record'] as Doc)['value']))
+      const stored = async (): Promise<string[]> => (await engines.store.outboxPage(100)).map(e => String(e.record.value))
       const first = outbox.entries([['t', [{ key: null, value: 'first' }]]])
-      await outbox.commit({ put: [{ collection: 'things', id: '1', doc: { _id: 1 } }, ...first] }, first)
+      await outbox.commit({ put: [{ collection: 'things', id: '1', doc: { _id: 1 } }] }, first)
       // Appended; its removal waits for the next write.
       expect(await stored()).toEqual(['first'])
       expect(await outbox.pending()).toBe(0)
       const second = outbox.entries([['t', [{ key: null, value: 'second' }]]])
-      await outbox.commit({ put: [{ collection: 'things', id: '2', doc: { _id: 2 } }, ...second] }, second)
+      await outbox.commit({ put: [{ collection: 'things', id: '2', doc: { _id: 2 } }] }, second)
       expect(await stored()).toEqual(['second'])
       // A relay from the store (as at start, or after a failure) does not append relayed entries again.
       await outbox.flush()
       expect((await readTopic(engines.log, 't')).map(r => r.value)).toEqual(['first', 'second'])
       expect(await stored()).toEqual([])
       const third = outbox.entries([['t', [{ key: null, value: 'third' }]]])
-      await outbox.commit({ put: third }, third)
+      await outbox.commit({}, third)
       await outbox.close()
       expect(await stored()).toEqual([])
       expect((await readTopic(engines.log, 't')).map(r => r.value)).toEqual(['first', 'second', 'third'])
@@ -140,7 +132,6 @@ describe('outbox publish', () => {
   it('relays the entries of a write that failed after it committed, even when no other write comes', async () => {
     const engines = await openEngines({ dataDir: tempDir() })
     try {
-      await engines.store.ensureCollections([{ name: SystemCollection.outbox, primaryKey: ['_id'], indexes: [] }])
       // The store server applied the write, then the connection broke before it answered.
       let lost = 1
       const write: Store['write'] = async batch => {
@@ -157,11 +148,11 @@ describe('outbox publish', () => {
       const outbox = new Outbox(store, engines.log, silentLogger())
       await outbox.flush()
       const first = outbox.entries([['t', [{ key: null, value: 'first' }]]])
-      await expect(outbox.commit({ put: first }, first)).rejects.toThrow('connection closed')
+      await expect(outbox.commit({}, first)).rejects.toThrow('connection closed')
       expect(await outbox.pending()).toBe(1)
       await waitFor(async () => await outbox.pending() === 0, 'the outbox to relay on its own', 10_000)
       expect((await readTopic(engines.log, 't')).map(r => r.value)).toEqual(['first'])
-      expect(await engines.store.count(SystemCollection.outbox, {})).toBe(0)
+      expect(await engines.store.outboxSize()).toBe(0)
       await outbox.close()
     } finally {
       await engines.close()
@@ -171,16 +162,15 @@ describe('outbox publish', () => {
   it('keeps relayed entries to remove when the write carrying their removal fails', async () => {
     const engines = await openEngines({ dataDir: tempDir() })
     try {
-      await engines.store.ensureCollections([{ name: SystemCollection.outbox, primaryKey: ['_id'], indexes: [] }])
       const outbox = new Outbox(engines.store, engines.log, silentLogger())
       await outbox.flush()
       const first = outbox.entries([['t', [{ key: null, value: 'first' }]]])
-      await outbox.commit({ put: first }, first)
+      await outbox.commit({}, first)
       // A put into a collection that does not exist fails the whole write.
       await expect(outbox.commit({ put: [{ collection: 'missing', id: 'x', doc: {} }] }, [])).rejects.toThrow(/does not exist/)
-      expect(await engines.store.count(SystemCollection.outbox, {})).toBe(1)
+      expect(await engines.store.outboxSize()).toBe(1)
       await outbox.close()
-      expect(await engines.store.count(SystemCollection.outbox, {})).toBe(0)
+      expect(await engines.store.outboxSize()).toBe(0)
       expect((await readTopic(engines.log, 't')).map(r => r.value)).toEqual(['first'])
     } finally {
       await engines.close()

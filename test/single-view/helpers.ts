@@ -200,6 +200,8 @@ export function counting (store: Store): CountingStore {
     releaseClaims: async () => await store.releaseClaims(),
     queueDepth: async v => await store.queueDepth(v),
     getMeta: async k => await store.getMeta(k),
+    outboxPage: async limit => await store.outboxPage(limit),
+    outboxSize: async () => await store.outboxSize(),
     close: async () => await store.close()
   }
 }

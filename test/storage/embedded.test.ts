@@ -207,6 +207,37 @@ describe('embedded store', () => {
     expect(claimed.map(e => [e.id, e.partition])).toEqual([['old', 0], ['new', 4]])
   })
 
+  it('should move the outbox entries of a store file written before sys_outbox into it, in order, and drop the old collection', async () => {
+    const file = freshPath()
+    const legacy = '__braid_outbox'
+    const first = createEmbeddedStore({ path: file })
+    // The layout of earlier versions: the outbox was a collection of { _id, topic, record } documents.
+    await first.ensureCollections([{ name: legacy, primaryKey: ['_id'], indexes: [] }])
+    const doc = (_id: string, topic: string, record: Record<string, unknown>): { collection: string, id: string, doc: Record<string, unknown> } =>
+      ({ collection: legacy, id: JSON.stringify([_id]), doc: { _id, topic, record } })
+    await first.write({
+      put: [
+        doc('000000000000002-000000001-aaaaaa', 't1', { key: '{"email":"a@example.com"}', value: '{"after":{"name":"O\'Neil \\"Bob\\""}}', timestamp: 2, headers: { messageSchema: '{"type":"sv-update"}' } }),
+        doc('000000000000001-000000000-aaaaaa', 't2', { key: null, value: 'first' })
+      ]
+    })
+    await first.close()
+    const store = openStore(file)
+    expect(await store.outboxPage(10)).toEqual([
+      { id: '000000000000001-000000000-aaaaaa', topic: 't2', record: { key: null, value: 'first' } },
+      { id: '000000000000002-000000001-aaaaaa', topic: 't1', record: { key: '{"email":"a@example.com"}', value: '{"after":{"name":"O\'Neil \\"Bob\\""}}', timestamp: 2, headers: { messageSchema: '{"type":"sv-update"}' } } }
+    ])
+    const raw = new Database(file, { readonly: true })
+    try {
+      expect(raw.prepare("SELECT name FROM sqlite_master WHERE name LIKE '%braid_outbox%'").pluck().all()).toEqual([])
+      expect(raw.prepare('SELECT COUNT(*) FROM sys_paths WHERE collection = ?').pluck().get(legacy)).toBe(0)
+    } finally {
+      raw.close()
+    }
+    await store.write({ relayed: ['000000000000001-000000000-aaaaaa'] })
+    expect(await store.outboxSize()).toBe(1)
+  })
+
   it('should see collections and documents written by another connection to the same file, read through a memory map or not', async () => {
     const file = freshPath()
     const a = openStore(file)

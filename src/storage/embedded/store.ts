@@ -7,17 +7,18 @@
  * (the database stays consistent). No fsync per write, which keeps batches fast.
  *
  * A WriteBatch runs in one IMMEDIATE transaction, all or nothing, applying its parts in this order:
- * clear, delete, put, complete, retry, enqueue, meta.
+ * clear, delete, relayed, put, outbox, complete, retry, enqueue, meta.
  * @module
  */
 import Database from 'better-sqlite3'
 import { Query } from 'mingo'
 import { BraidError } from '../../errors.ts'
 import { withIsoDates, type Doc, type Filter } from '../../model/document.ts'
-import type { ClaimOptions, CollectionSpec, FindOptions, QueueEntry, Store, WriteBatch } from '../store.ts'
+import { outboxPageLimit, type ClaimOptions, type CollectionSpec, type FindOptions, type OutboxEntry, type QueueEntry, type Store, type WriteBatch } from '../store.ts'
 import { embeddedStoreDefaults, resolveEmbeddedStoreOptions, type EmbeddedStoreOptions } from './options.ts'
 import { pathTypeOf, sqlValueAt } from './paths.ts'
 import { normaliseFilter, planFilter, planSort, type FilterPlan, type SqlParam } from './query.ts'
+import { OutboxStatements, outboxSchema, upgradeOutbox } from './outbox.ts'
 import { QueueStatements, queueSchema, upgradeQueue } from './queue.ts'
 import { createCollections, loadCollections, systemSchema, type CollectionState } from './schema.ts'
 import { sortDocs } from './sort.ts'
@@ -60,6 +61,7 @@ class SqliteStore implements EmbeddedStore {
   readonly #db: Database.Database
   readonly #statements: StatementCache
   readonly #queue: QueueStatements
+  readonly #outbox: OutboxStatements
   readonly #metaUpsert: Database.Statement
   readonly #metaDelete: Database.Statement
   readonly #metaGet: Database.Statement
@@ -87,10 +89,12 @@ class SqliteStore implements EmbeddedStore {
       this.#db.pragma(`cache_size = ${-resolved.cacheSizeMiB * 1024}`)
       if (resolved.path !== ':memory:') this.#db.pragma(`mmap_size = ${resolved.mmapSizeMiB * 2 ** 20}`)
       this.#db.pragma('temp_store = MEMORY')
-      this.#db.exec(systemSchema + queueSchema)
+      this.#db.exec(systemSchema + queueSchema + outboxSchema)
       upgradeQueue(this.#db)
+      upgradeOutbox(this.#db)
       this.#statements = new StatementCache(this.#db)
       this.#queue = new QueueStatements(this.#db)
+      this.#outbox = new OutboxStatements(this.#db)
       this.#metaUpsert = this.#db.prepare('INSERT INTO sys_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
       this.#metaDelete = this.#db.prepare('DELETE FROM sys_meta WHERE key = ?')
       this.#metaGet = this.#db.prepare('SELECT value FROM sys_meta WHERE key = ?').pluck()
@@ -303,6 +307,7 @@ class SqliteStore implements EmbeddedStore {
     // Clearing or deleting from a collection that does not exist has nothing to remove (as in MongoDB).
     for (const name of batch.clear ?? []) this.#collections.get(name)?.clear.run()
     for (const op of batch.delete ?? []) this.#collections.get(op.collection)?.remove.run(op.id)
+    for (const id of batch.relayed ?? []) this.#outbox.remove(id)
     let last: CollectionState | undefined
     for (const op of batch.put ?? []) {
       const state = last?.name === op.collection ? last : (last = this.#collection(op.collection, 'put'))
@@ -318,6 +323,7 @@ class SqliteStore implements EmbeddedStore {
         this.#updatePathTypes.run(types | bit, state.name, p.path)
       }
     }
+    for (const entry of batch.outbox ?? []) this.#outbox.insert(entry)
     for (const op of batch.complete ?? []) this.#queue.complete(op.view, op.id, op.seq)
     for (const op of batch.retry ?? []) this.#queue.retry(op.view, op.id, op.dueAt, op.error)
     for (const op of batch.enqueue ?? []) this.#queue.enqueue(op, now)
@@ -348,6 +354,15 @@ class SqliteStore implements EmbeddedStore {
       const text = this.#metaGet.get(key) as string | undefined
       return text === undefined ? undefined : JSON.parse(text) as unknown
     })
+  }
+
+  async outboxPage (limit: number): Promise<OutboxEntry[]> {
+    outboxPageLimit(limit)
+    return this.#run('outboxPage', () => this.#outbox.page(limit))
+  }
+
+  async outboxSize (): Promise<number> {
+    return this.#run('outboxSize', () => this.#outbox.size())
   }
 
   async close (): Promise<void> {

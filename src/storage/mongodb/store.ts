@@ -1,12 +1,13 @@
 /**
  * The MongoDB store (official `mongodb` driver): every collection in one database, the trigger
- * queue in `sys_queue` and the meta settings in `sys_meta`. It needs neither multi-document
+ * queue in `sys_queue`, the meta settings in `sys_meta` and the outbox in `__braid_outbox`. It needs neither multi-document
  * transactions nor change streams, so it also runs on MongoDB-compatible servers (tested on
  * FerretDB; differences in docs/mongodb.md).
  *
  * A WriteBatch is validated first (collections exist, documents are storable, partitions are valid),
  * so a batch with an invalid operation applies nothing. It then applies its parts in order — clear,
- * delete, put, complete, retry, enqueue, meta — each as `deleteMany`s or batched `bulkWrite`s. It
+ * delete, relayed, put, outbox, complete, retry, enqueue, meta — each as `deleteMany`s, `insertMany`s
+ * or batched `bulkWrite`s. It
  * is NOT atomic: a failure in the middle leaves the earlier parts applied. Every part is
  * idempotent, except that enqueue bumps seq and retry counts an attempt again (both harmless: one
  * more rebuild, one more attempt), so the caller retries a failed batch as a whole.
@@ -17,7 +18,8 @@ import { MongoClient, type AnyBulkWriteOperation, type Collection, type Db, type
 import { BraidError } from '../../errors.ts'
 import type { Logger } from '../../logger.ts'
 import type { Doc, Filter } from '../../model/document.ts'
-import type { ClaimOptions, CollectionSpec, FindOptions, IndexSpec, QueueEntry, Store, WriteBatch } from '../store.ts'
+import { keyId } from '../../model/key.ts'
+import { outboxPageLimit, type ClaimOptions, type CollectionSpec, type FindOptions, type IndexSpec, type OutboxEntry, type QueueEntry, type Store, type WriteBatch } from '../store.ts'
 import { fromStored, indexKey, toMongoFilter, toMongoProjection, toMongoSort, toStored, type StoredDoc } from './documents.ts'
 import { mongoError, type FailureContext } from './errors.ts'
 import { HeartbeatWatchdog } from './watchdog.ts'
@@ -37,9 +39,24 @@ import {
 } from './queue.ts'
 
 export const metaCollection = 'sys_meta'
+export const outboxCollection = '__braid_outbox'
 
 /** Collections the store keeps for itself; no CollectionSpec may use these names. */
-const systemCollections: ReadonlySet<string> = new Set([queueCollection, metaCollection])
+const systemCollections: ReadonlySet<string> = new Set([queueCollection, metaCollection, outboxCollection])
+
+/**
+ * An outbox entry as stored. The shape is the one entries had when the outbox was an ordinary
+ * collection (`_id` the keyId of the entry id, the id itself under docIdField), so entries written
+ * before are relayed in the same order.
+ */
+interface OutboxDoc {
+  _id: string
+  __braid_doc_id: string
+  topic: string
+  record: OutboxEntry['record']
+}
+
+const outboxDocId = (id: string): string => keyId({ _id: id }, ['_id'])
 
 /** What answered on the connection: MongoDB itself or FerretDB (which needs the workarounds in docs/mongodb.md). */
 export interface MongoServerInfo {
@@ -212,6 +229,7 @@ class MongoDbStore implements MongoStore {
   readonly #secrets: string[]
   #queue!: Collection<QueueDoc>
   #meta!: Collection<MetaDoc>
+  #outbox!: Collection<OutboxDoc>
   readonly #watchdog: HeartbeatWatchdog
   #watchTimer: NodeJS.Timeout | undefined
   #reconnecting: Promise<void> | undefined
@@ -244,6 +262,7 @@ class MongoDbStore implements MongoStore {
     this.#db = client.db(this.database)
     this.#queue = this.#db.collection<QueueDoc>(queueCollection)
     this.#meta = this.#db.collection<MetaDoc>(metaCollection)
+    this.#outbox = this.#db.collection<OutboxDoc>(outboxCollection)
     this.#watchdog.watch(client)
   }
 
@@ -524,6 +543,11 @@ class MongoDbStore implements MongoStore {
         }
       })
     }
+    if (batch.relayed !== undefined && batch.relayed.length > 0) {
+      await phase('relayed', async () => {
+        for (const chunk of chunks([...new Set(batch.relayed)], this.#writeChunk)) await this.#outbox.deleteMany({ _id: { $in: chunk.map(outboxDocId) } })
+      })
+    }
     if (puts.size > 0) {
       await phase('put', async () => {
         for (const [name, byId] of puts) {
@@ -534,6 +558,13 @@ class MongoDbStore implements MongoStore {
             await this.#bulk(this.#collection(name), docs.map(doc => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } })), false)
           }
         }
+      })
+    }
+    if (batch.outbox !== undefined && batch.outbox.length > 0) {
+      // An entry already there (a retried write) keeps its document: insertNew reports it, nothing more.
+      const docs = batch.outbox.map((e): OutboxDoc => ({ _id: outboxDocId(e.id), __braid_doc_id: e.id, topic: e.topic, record: e.record }))
+      await phase('outbox', async () => {
+        for (const chunk of chunks(docs, this.#writeChunk)) await insertNew(this.#outbox, chunk)
       })
     }
     const completes = batch.complete ?? []
@@ -651,6 +682,18 @@ class MongoDbStore implements MongoStore {
 
   async queueDepth (view?: string): Promise<number> {
     return this.#run('queueDepth', async () => await this.#queue.countDocuments(view === undefined ? {} : { view }))
+  }
+
+  async outboxPage (limit: number): Promise<OutboxEntry[]> {
+    outboxPageLimit(limit)
+    return this.#run('outboxPage', async () => {
+      const docs = await this.#outbox.find({}).sort({ _id: 1 }).limit(limit).toArray()
+      return docs.map(doc => ({ id: doc.__braid_doc_id, topic: doc.topic, record: doc.record }))
+    })
+  }
+
+  async outboxSize (): Promise<number> {
+    return this.#run('outboxSize', async () => await this.#outbox.countDocuments({}))
   }
 
   async getMeta (key: string): Promise<unknown> {
