@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { createEmbeddedEventLog } from '../../src/event-log/embedded/index.ts'
 import type { Logger } from '../../src/logger.ts'
 import { Checkpointer, checkpointInBackground, fallbackFactor } from '../../src/sqlite/checkpointer.ts'
+import { useSqliteFile, type SqliteFileUse } from '../../src/sqlite/files.ts'
 import { createEmbeddedStore } from '../../src/storage/embedded/index.ts'
 import { tempDir, waitFor } from '../runtime/harness.ts'
 
@@ -13,8 +14,15 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
 
+/** The file's registration, released after the connections closed (cleanups run in reverse order). */
+function registered (path: string): SqliteFileUse {
+  const file = useSqliteFile(path)
+  cleanups.unshift(() => { file.release() })
+  return file
+}
+
 /** A WAL database whose own connection never checkpoints, with `rows` rows of 3 KB written in 10-row commits. */
-function walDatabase (rows: number): { db: Database.Database, path: string, write: (n: number) => void } {
+function walDatabase (rows: number): { db: Database.Database, file: SqliteFileUse, path: string, write: (n: number) => void } {
   const path = join(tempDir(), 'db.sqlite')
   const db = new Database(path)
   db.pragma('journal_mode = WAL')
@@ -25,7 +33,7 @@ function walDatabase (rows: number): { db: Database.Database, path: string, writ
   const write = (n: number): void => { for (let i = 0; i < n; i += 10) commit(i) }
   write(rows)
   cleanups.push(() => { db.close() })
-  return { db, path, write }
+  return { db, file: registered(path), path, write }
 }
 
 /** Frames in the WAL not yet copied into the database, as a PASSIVE checkpoint of nothing reports them. */
@@ -36,9 +44,9 @@ function uncopied (db: Database.Database): number {
 
 describe('background checkpoints', () => {
   it('copy the WAL into the database on their own thread once it holds the threshold of uncopied frames', async () => {
-    const { db, path, write } = walDatabase(0)
+    const { db, file, write } = walDatabase(0)
     const errors: Error[] = []
-    const checkpointer = new Checkpointer({ path, thresholdPages: 100, pollMs: 5, onError: err => errors.push(err), onCheckpoint: () => {} })
+    const checkpointer = new Checkpointer({ file, thresholdPages: 100, pollMs: 5, onError: err => errors.push(err), onCheckpoint: () => {} })
     cleanups.push(async () => checkpointer.stop())
     write(50) // ≈ 50 pages: below the threshold, nothing is copied
     await new Promise(resolve => setTimeout(resolve, 100))
@@ -51,8 +59,8 @@ describe('background checkpoints', () => {
   })
 
   it('stop ends the thread and its connection, so the last connection to close removes the WAL', async () => {
-    const { db, path, write } = walDatabase(100)
-    const checkpointer = new Checkpointer({ path, thresholdPages: 10, pollMs: 5, onError: () => {}, onCheckpoint: () => {} })
+    const { db, file, path, write } = walDatabase(100)
+    const checkpointer = new Checkpointer({ file, thresholdPages: 10, pollMs: 5, onError: () => {}, onCheckpoint: () => {} })
     await waitFor(() => checkpointer.checkpoints > 0, 'a background checkpoint')
     write(20)
     await checkpointer.stop()
@@ -67,7 +75,7 @@ describe('background checkpoints', () => {
     db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY)')
     cleanups.push(() => { db.close() })
     const errors: Error[] = []
-    const checkpointer = new Checkpointer({ path, thresholdPages: 10, onError: err => errors.push(err), onCheckpoint: () => {} })
+    const checkpointer = new Checkpointer({ file: registered(path), thresholdPages: 10, onError: err => errors.push(err), onCheckpoint: () => {} })
     await waitFor(() => errors.length > 0, 'the error')
     expect(errors[0]?.message).toContain(path)
     await checkpointer.stop()
@@ -81,7 +89,7 @@ describe('background checkpoints', () => {
     cleanups.push(() => { db.close() })
     const warnings: Array<{ obj: Record<string, unknown>, msg: string }> = []
     const logger = { warn: (obj: Record<string, unknown>, msg: string) => { warnings.push({ obj, msg }) } } as unknown as Logger
-    const checkpointer = checkpointInBackground(db, { path, thresholdPages: 10, what: 'test database', logger })
+    const checkpointer = checkpointInBackground(db, { file: registered(path), thresholdPages: 10, what: 'test database', logger })
     cleanups.push(async () => checkpointer.stop())
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(10 * fallbackFactor)
     await waitFor(() => warnings.length > 0, 'the warning')

@@ -23,6 +23,7 @@ import type { BatchHandler, ConsumeOptions, EventLog, PartitionOffsets, Subscrip
 import { embeddedEventLogDefaults, resolveEmbeddedEventLogOptions, type EmbeddedEventLogOptions, type ResolvedEmbeddedEventLogOptions } from './options.ts'
 import { partitionForKey } from './partitioner.ts'
 import { checkpointInBackground, type Checkpointer } from '../../sqlite/checkpointer.ts'
+import { abandonConnection, useSqliteFile, type SqliteFileUse } from '../../sqlite/files.ts'
 import { EmbeddedSubscription, type LogAccess } from './subscription.ts'
 
 /** The embedded log, with retention control on top of the EventLog interface. */
@@ -92,14 +93,17 @@ class SqliteEventLog implements EmbeddedEventLog, LogAccess {
   #closing: Promise<void> | undefined
   #closed = false
   #checkpointer: Checkpointer | undefined
+  /** The file's registration (files.ts), released after the connection closed; none for ':memory:'. */
+  #file: SqliteFileUse | undefined
 
   constructor (options: EmbeddedEventLogOptions) {
     this.#options = resolveEmbeddedEventLogOptions(options)
     this.path = this.#options.path
     this.pollIntervalMs = this.#options.pollIntervalMs
     this.#signalPrefix = this.path === ':memory:' ? `:memory:${++memoryInstances}` : path.resolve(this.path)
+    let opened: Database.Database | undefined
     try {
-      this.#db = new Database(this.path)
+      this.#db = opened = new Database(this.path)
       const background = this.path !== ':memory:' && this.#options.checkpoints === 'background'
       if (this.path !== ':memory:') {
         this.#db.pragma('journal_mode = WAL')
@@ -126,8 +130,10 @@ class SqliteEventLog implements EmbeddedEventLog, LogAccess {
         deleteRange: db.prepare('DELETE FROM records WHERE topic = ? AND partition = ? AND offset >= ? AND offset < ?')
       }
       this.#appendTx = db.transaction((topic: string, records: readonly AppendRecord[], now: number) => this.#appendRecords(topic, records, now))
-      if (background) this.#checkpointer = checkpointInBackground(this.#db, { path: this.path, thresholdPages: embeddedEventLogDefaults.walAutocheckpointPages, what: 'embedded event log', logger: this.#options.logger })
+      if (this.path !== ':memory:') this.#file = useSqliteFile(this.path)
+      if (background && this.#file !== undefined) this.#checkpointer = checkpointInBackground(this.#db, { file: this.#file, thresholdPages: embeddedEventLogDefaults.walAutocheckpointPages, what: 'embedded event log', logger: this.#options.logger })
     } catch (err) {
+      abandonConnection(opened, this.#file)
       throw logError(err, `Cannot open the embedded event log at ${this.path}`)
     }
     const retention = this.#options.retention
@@ -365,6 +371,8 @@ class SqliteEventLog implements EmbeddedEventLog, LogAccess {
       this.#db.close()
     } catch (err) {
       throw logError(err, 'close')
+    } finally {
+      if (!this.#db.open) this.#file?.release()
     }
   }
 }

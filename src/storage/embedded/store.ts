@@ -24,6 +24,7 @@ import { createCollections, loadCollections, systemSchema, type CollectionState 
 import { sortDocs } from './sort.ts'
 import { StatementCache, sqliteError } from './sql.ts'
 import { checkpointInBackground, type Checkpointer } from '../../sqlite/checkpointer.ts'
+import { abandonConnection, useSqliteFile, type SqliteFileUse } from '../../sqlite/files.ts'
 
 /** The embedded store, with a diagnostic helper on top of the Store interface. */
 export interface EmbeddedStore extends Store {
@@ -73,12 +74,15 @@ class SqliteStore implements EmbeddedStore {
   #lastDataVersion: number
   #closed = false
   #checkpointer: Checkpointer | undefined
+  /** The file's registration (files.ts), released after the connection closed; none for ':memory:'. */
+  #file: SqliteFileUse | undefined
 
   constructor (options: EmbeddedStoreOptions) {
     const resolved = resolveEmbeddedStoreOptions(options)
     this.path = resolved.path
+    let opened: Database.Database | undefined
     try {
-      this.#db = new Database(resolved.path)
+      this.#db = opened = new Database(resolved.path)
       const background = resolved.path !== ':memory:' && resolved.checkpoints === 'background'
       if (resolved.path !== ':memory:') {
         this.#db.pragma('journal_mode = WAL')
@@ -104,8 +108,10 @@ class SqliteStore implements EmbeddedStore {
       this.#claimTx = this.#db.transaction((options: ClaimOptions) => this.#queue.claim(options))
       this.#collections = loadCollections(this.#db)
       this.#lastDataVersion = this.#dataVersion.get() as number
-      if (background) this.#checkpointer = checkpointInBackground(this.#db, { path: resolved.path, thresholdPages: embeddedStoreDefaults.walAutocheckpointPages, what: 'embedded store', logger: resolved.logger })
+      if (resolved.path !== ':memory:') this.#file = useSqliteFile(resolved.path)
+      if (background && this.#file !== undefined) this.#checkpointer = checkpointInBackground(this.#db, { file: this.#file, thresholdPages: embeddedStoreDefaults.walAutocheckpointPages, what: 'embedded store', logger: resolved.logger })
     } catch (err) {
+      abandonConnection(opened, this.#file)
       throw sqliteError(err, 'BRAID_STORE_UNAVAILABLE', `Cannot open the embedded store at ${resolved.path}`)
     }
   }
@@ -375,6 +381,8 @@ class SqliteStore implements EmbeddedStore {
       this.#db.close()
     } catch (err) {
       throw sqliteError(err, 'BRAID_STORE_UNAVAILABLE', 'close')
+    } finally {
+      if (!this.#db.open) this.#file?.release()
     }
   }
 }
