@@ -19,8 +19,8 @@
  * Why the thread syncs the database file: SQLite syncs it only at the end of a checkpoint that
  * copied the whole WAL, and a background pass seldom does (the writer commits meanwhile). Without
  * that sync the serving connection's top-up, which does copy everything, paid for writing back every
- * page the background passes had copied: 89 to 136 ms per store checkpoint in the freshness bench,
- * against 15 to 23 ms with it. The `-shm` and database descriptors come from `SqliteFileUse`
+ * page the background passes had copied: 86 to 136 ms per store checkpoint in the freshness bench,
+ * against 17 to 38 ms with it. The `-shm` and database descriptors come from `SqliteFileUse`
  * (files.ts), which closes them only when no braid connection to the file is left in the process.
  * @module
  */
