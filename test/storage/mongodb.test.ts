@@ -135,6 +135,17 @@ describe('mongodb store', () => {
     expect(read).toEqual(doc)
   })
 
+  it('should relay outbox entries an earlier version wrote as documents of the __braid_outbox collection, in order', async () => {
+    const store = await openStore()
+    // What Outbox wrote with store.write({ put }) before the outbox was a part of the Store.
+    const legacy = (id: string, value: string): Record<string, unknown> => ({ _id: JSON.stringify([id]), [docIdField]: id, topic: 't', record: { key: null, value, timestamp: 1, headers: {} } })
+    await admin.db(store.database).collection('__braid_outbox').insertMany([legacy('0002-b', 'second'), legacy('0001-a', 'first')] as never[])
+    await store.write({ outbox: [{ id: '0003-c', topic: 't', record: { key: null, value: 'third' } }] })
+    expect((await store.outboxPage(10)).map(e => [e.id, e.record.value])).toEqual([['0001-a', 'first'], ['0002-b', 'second'], ['0003-c', 'third']])
+    await store.write({ relayed: ['0001-a', '0002-b'] })
+    expect(await store.outboxSize()).toBe(1)
+  })
+
   it('should refuse documents holding the reserved field, before writing anything', async () => {
     const store = await openStore()
     await store.ensureCollections([orders])

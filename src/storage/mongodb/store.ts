@@ -20,7 +20,7 @@ import type { Logger } from '../../logger.ts'
 import type { Doc, Filter } from '../../model/document.ts'
 import { keyId } from '../../model/key.ts'
 import { outboxPageLimit, type ClaimOptions, type CollectionSpec, type FindOptions, type IndexSpec, type OutboxEntry, type QueueEntry, type Store, type WriteBatch } from '../store.ts'
-import { fromStored, indexKey, toMongoFilter, toMongoProjection, toMongoSort, toStored, type StoredDoc } from './documents.ts'
+import { docIdField, fromStored, indexKey, toMongoFilter, toMongoProjection, toMongoSort, toStored, type StoredDoc } from './documents.ts'
 import { mongoError, type FailureContext } from './errors.ts'
 import { HeartbeatWatchdog } from './watchdog.ts'
 import { mongoStoreDefaults, redactUrl, resolveMongoStoreOptions, urlHosts, urlSecrets, type MongoStoreOptions, type ResolvedMongoStoreOptions, type WriteStrategy } from './options.ts'
@@ -51,7 +51,7 @@ const systemCollections: ReadonlySet<string> = new Set([queueCollection, metaCol
  */
 interface OutboxDoc {
   _id: string
-  __braid_doc_id: string
+  [docIdField]: string
   topic: string
   record: OutboxEntry['record']
 }
@@ -562,7 +562,7 @@ class MongoDbStore implements MongoStore {
     }
     if (batch.outbox !== undefined && batch.outbox.length > 0) {
       // An entry already there (a retried write) keeps its document: insertNew reports it, nothing more.
-      const docs = batch.outbox.map((e): OutboxDoc => ({ _id: outboxDocId(e.id), __braid_doc_id: e.id, topic: e.topic, record: e.record }))
+      const docs = batch.outbox.map((e): OutboxDoc => ({ _id: outboxDocId(e.id), [docIdField]: e.id, topic: e.topic, record: e.record }))
       await phase('outbox', async () => {
         for (const chunk of chunks(docs, this.#writeChunk)) await insertNew(this.#outbox, chunk)
       })
@@ -688,7 +688,7 @@ class MongoDbStore implements MongoStore {
     outboxPageLimit(limit)
     return this.#run('outboxPage', async () => {
       const docs = await this.#outbox.find({}).sort({ _id: 1 }).limit(limit).toArray()
-      return docs.map(doc => ({ id: doc.__braid_doc_id, topic: doc.topic, record: doc.record }))
+      return docs.map(doc => ({ id: doc[docIdField], topic: doc.topic, record: doc.record }))
     })
   }
 
